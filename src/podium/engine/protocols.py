@@ -1,0 +1,50 @@
+"""The two seams of the engine: where state is kept (Store) and where attempts run (Executor).
+
+The engine knows these Protocols only; SQLite/PostgreSQL stores and local/Ray executors are
+interchangeable behind them and pass the same contract tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from podium.model.attempts import Outcome, Work
+from podium.model.records import Batch, Owner, RunRecord, TaskRecord
+
+
+class Store(Protocol):
+    """Durable state of runs. Every method is one transaction."""
+
+    def create_run(self, run: RunRecord, tasks: list[TaskRecord]) -> None:
+        """Insert a new run with its task instances."""
+
+    def commit(self, batch: Batch) -> None:
+        """Apply every change of ``batch`` atomically."""
+
+    def heartbeat(self, run_id: str, owner: Owner, at: float) -> bool:
+        """Record that ``owner`` is alive; return True when a cancel was requested."""
+
+    def load_tasks(self, run_id: str) -> list[TaskRecord]:
+        """The task instances of a run."""
+
+    def load_results(self, run_id: str, names: list[str]) -> dict[str, Any]:
+        """The stored results of these task instances of a run (those that have one)."""
+
+
+class Executor(Protocol):
+    """Runs attempts and reports each outcome, exactly once, through ``report``."""
+
+    def open(self, report: Callable[[Outcome], None]) -> None:
+        """Get ready; called inside the engine's running event loop. ``report`` is
+        thread-safe and may be called from any thread."""
+
+    def submit(self, work: Work) -> None:
+        """Start ``work``; never blocks and never raises for the task's own errors."""
+
+    def cancel(self, work: Work) -> bool:
+        """Stop ``work``. True if an outcome (cancelled) will still be reported; False when
+        the attempt cannot be stopped (a thread) and will be left to finish unobserved."""
+
+    def close(self) -> None:
+        """Stop everything still running and release workers."""

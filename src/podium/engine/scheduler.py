@@ -1,0 +1,379 @@
+"""The scheduler: one event loop owns a run's state; executors report outcomes back to it.
+
+Shape (after dask's local scheduler): the loop waits for outcomes, settles each one into the
+plan (which says what became ready), dispatches what the admission gate lets start, commits
+everything that changed in one store transaction, and only then submits the new attempts.
+So a result is durable before any dependent starts. Executors never raise into the loop; they
+report an Outcome, from any thread, through ``_report``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.engine.admission import Admission
+from podium.engine.plan import Plan
+from podium.engine.protocols import Executor, Store
+from podium.engine.ready import ReadyQueue
+from podium.model.attempts import Outcome, Work, idempotency_key
+from podium.model.graph import Graph, Node
+from podium.model.handles import Handle
+from podium.model.records import (
+    AttemptRecord,
+    Batch,
+    EventRecord,
+    Owner,
+    RunRecord,
+    RunUpdate,
+)
+from podium.model.run_result import RunResult, TaskResult
+from podium.model.values import substitute
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[list[EventRecord]], None]
+
+
+@dataclass
+class PriorState:
+    """What a resumed run already has: results of succeeded instances, attempts made."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+
+
+class Engine:
+    """Runs one run at a time to its end, through a Store and an Executor."""
+
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        *,
+        max_workers: int,
+        cpus: int,
+        owner: Owner,
+        listeners: Sequence[Listener] = (),
+        heartbeat_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._executor = executor
+        self._admission = Admission(max_workers, cpus)
+        self._owner = owner
+        self._listeners = list(listeners)
+        self._heartbeat_interval = heartbeat_interval
+        self._clock = clock
+        self._cancel_reason: str | None = None
+
+    # -- control, from the loop's thread (signal handlers, the heartbeat) -------------------
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Stop the run: nothing further starts, running attempts are stopped."""
+        if self._cancel_reason is None:
+            self._cancel_reason = reason
+            if hasattr(self, "_wakeup"):
+                self._wakeup.set()
+
+    @property
+    def cancel_reason(self) -> str | None:
+        return self._cancel_reason
+
+    # -- the run ------------------------------------------------------------------------------
+
+    async def run(self, run: RunRecord, graph: Graph, prior: PriorState | None = None) -> RunResult:
+        """Drive ``run`` (already in the store) to its end and return its result."""
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        if self._cancel_reason is not None:
+            self._wakeup.set()
+        self._outcomes: deque[Outcome] = deque()
+        self._signalled = False
+        self._run_id = run.run_id
+        self._plan = Plan(graph)
+        self._ready = ReadyQueue()
+        self._running: dict[int, tuple[Work, Node]] = {}
+        self._values: dict[str, Any] = {}
+        self._errors: dict[str, str] = {}
+        prior = prior or PriorState()
+        self._prior = prior.values
+        self._attempts = dict(prior.attempts)
+        self._next_key = 0
+        self._cancelling = False
+
+        self._executor.open(self._report)
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await self._drive(resumed=bool(prior.values or prior.attempts))
+        finally:
+            heartbeat.cancel()
+            self._executor.close()
+        return self._result(graph)
+
+    async def _drive(self, *, resumed: bool) -> None:
+        now = self._clock()
+        batch = Batch(run_update=RunUpdate(self._run_id, "running", started_at=now))
+        kind = "run_resumed" if resumed else "run_started"
+        batch.events.append(EventRecord(self._run_id, now, kind, detail=str(self._owner)))
+        self._enqueue(self._plan.roots(), batch)
+        while True:
+            if self._cancel_reason is not None and not self._cancelling:
+                self._begin_cancel(batch)
+            submits = self._dispatch(batch)
+            if self._plan.complete:
+                self._finish(batch)
+            self._commit(batch)
+            for work in submits:
+                self._executor.submit(work)
+            if self._plan.complete:
+                return
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            self._signalled = False
+            batch = Batch()
+            outcomes = self._outcomes
+            while outcomes:
+                self._settle(outcomes.popleft(), batch)
+
+    def _report(self, outcome: Outcome) -> None:
+        """Called by executors, from any thread, once per attempt."""
+        self._outcomes.append(outcome)
+        if not self._signalled:
+            self._signalled = True
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    # -- moving task instances from state to state -------------------------------------------
+
+    def _enqueue(self, names: Iterable[str], batch: Batch) -> None:
+        """Ready nodes: run inline what needs no executor, queue the rest for admission."""
+        pending = deque(names)
+        plan = self._plan
+        while pending:
+            name = pending.popleft()
+            node = plan.nodes[name]
+            if name in self._prior:
+                self._values[name] = self._prior[name]
+                pending.extend(plan.succeeded(name))
+            elif node.kind == "call":
+                self._ready.push(name, Admission.shape(node))
+            elif node.kind == "map" and name not in plan.children:
+                pending.extend(self._expand(node, batch))
+            else:  # a gather, or a dynamic map whose elements all succeeded
+                members = plan.children.get(name) or [h.node.name for h in node.args]
+                self._succeed_inline(name, [self._values[m] for m in members], batch)
+                pending.extend(plan.succeeded(name))
+
+    def _expand(self, node: Node, batch: Batch) -> list[str]:
+        """Create the elements of dynamic map ``node`` from the result it maps over."""
+        source: Handle = node.args[0]
+        items = self._values[source.node.name]
+        try:
+            items = list(items)
+        except TypeError:
+            items = None
+        if items is None:
+            error = (
+                f"task {node.name!r} maps over the result of {source.node.name!r}, "
+                f"which is not iterable"
+            )
+            self._fail_inline(node.name, error, batch)
+            return []
+        children = [
+            Node(
+                task=node.task, kind="call", args=(item,), kwargs=node.kwargs,
+                name=f"{node.name}[{index}]", deps=list(node.deps), map_index=index,
+                has_handles=node.has_handles,
+            )
+            for index, item in enumerate(items)
+        ]
+        now = self._clock()
+        for child in children:
+            batch.new_tasks.append(self._task_record(child))
+        batch.task_updates.append(("running", 0, now, None, None, self._run_id, node.name))
+        batch.events.append(
+            EventRecord(self._run_id, now, "map_expanded", node.name, detail=str(len(children)))
+        )
+        return self._plan.expand(node.name, children)
+
+    def _task_record(self, node: Node) -> Any:
+        from podium.model.records import TaskRecord
+
+        return TaskRecord(
+            run_id=self._run_id, name=node.name, task=node.task_name, deps=list(node.deps),
+            map_index=node.map_index, idempotency_key=idempotency_key(self._run_id, node.name),
+            isolation=node.isolation,
+        )
+
+    def _succeed_inline(self, name: str, value: Any, batch: Batch) -> None:
+        now = self._clock()
+        self._values[name] = value
+        batch.results.append((self._run_id, name, value))
+        batch.task_updates.append(("succeeded", 0, now, now, None, self._run_id, name))
+        batch.events.append(EventRecord(self._run_id, now, "task_succeeded", name))
+
+    def _fail_inline(self, name: str, error: str, batch: Batch) -> None:
+        now = self._clock()
+        self._errors[name] = error
+        batch.task_updates.append(("failed", 0, now, now, error, self._run_id, name))
+        batch.events.append(EventRecord(self._run_id, now, "task_failed", name, detail=error))
+        self._upstream_failed(self._plan.failed(name), batch, now)
+
+    def _upstream_failed(self, names: list[str], batch: Batch, now: float) -> None:
+        for name in names:
+            batch.task_updates.append(
+                ("upstream_failed", self._attempts.get(name, 0), None, now, None,
+                 self._run_id, name)
+            )
+            batch.events.append(EventRecord(self._run_id, now, "task_upstream_failed", name))
+
+    def _dispatch(self, batch: Batch) -> list[Work]:
+        """Start every queued node the admission gate lets through."""
+        if self._cancelling:
+            return []
+        submits: list[Work] = []
+        nodes = self._plan.nodes
+        admission = self._admission
+        now = self._clock()
+        run_id = self._run_id
+        for name in self._ready.take(lambda n: admission.try_acquire(nodes[n])):
+            node = nodes[name]
+            attempt = self._attempts.get(name, 0) + 1
+            self._attempts[name] = attempt
+            work = self._work(node, attempt)
+            self._running[work.key] = (work, node)
+            self._plan.mark(name, "running")
+            batch.attempts_started.append(AttemptRecord(run_id, name, attempt, "running", now))
+            batch.task_updates.append(("running", attempt, now, None, None, run_id, name))
+            batch.events.append(EventRecord(run_id, now, "attempt_started", name, attempt))
+            submits.append(work)
+        return submits
+
+    def _work(self, node: Node, attempt: int) -> Work:
+        args: tuple[Any, ...] = node.args
+        kwargs: dict[str, Any] = node.kwargs
+        if node.has_handles:
+            values = self._values
+            resolve = lambda handle: values[handle.node.name]  # noqa: E731
+            args = substitute(args, resolve)
+            kwargs = substitute(kwargs, resolve)
+        task: Any = node.task
+        self._next_key += 1
+        return Work(
+            key=self._next_key, run_id=self._run_id, task_name=node.name, attempt=attempt,
+            idempotency_key=idempotency_key(self._run_id, node.name),
+            isolation=task.isolation, fn=task.fn, args=args, kwargs=kwargs,
+            map_index=node.map_index, command=getattr(task, "command", None),
+            env=getattr(task, "env", None), cwd=getattr(task, "cwd", None),
+        )
+
+    def _settle(self, outcome: Outcome, batch: Batch) -> None:
+        """Record how one attempt ended and queue what became ready."""
+        entry = self._running.pop(outcome.work.key, None)
+        if entry is None:  # an abandoned attempt reporting late: already recorded
+            return
+        work, node = entry
+        self._admission.release(node)
+        name, run_id, now = work.task_name, self._run_id, self._clock()
+        if outcome.ok:
+            state = "succeeded"
+            self._values[name] = outcome.value
+            batch.results.append((run_id, name, outcome.value))
+        elif outcome.cancelled:
+            state = "cancelled"
+        else:
+            state = "failed"
+            self._errors[name] = outcome.error or "failed"
+        batch.attempts_ended.append(
+            AttemptRecord(
+                run_id, name, work.attempt, state, outcome.started_at, outcome.ended_at,
+                outcome.error, outcome.traceback, outcome.logs,
+            )
+        )
+        batch.task_updates.append((state, work.attempt, None, now, outcome.error, run_id, name))
+        batch.events.append(
+            EventRecord(run_id, now, f"task_{state}", name, work.attempt, outcome.error)
+        )
+        if state == "succeeded":
+            self._enqueue(self._plan.succeeded(name), batch)
+        else:
+            self._upstream_failed(self._plan.failed(name, state), batch, now)
+
+    # -- cancellation, heartbeat, end -------------------------------------------------------
+
+    def _begin_cancel(self, batch: Batch) -> None:
+        self._cancelling = True
+        now = self._clock()
+        run_id = self._run_id
+        batch.events.append(EventRecord(run_id, now, "run_cancelling", detail=self._cancel_reason))
+        self._ready.clear()
+        for name in self._plan.cancel_unstarted():
+            batch.task_updates.append(
+                ("cancelled", self._attempts.get(name, 0), None, now, None, run_id, name)
+            )
+        for key, (work, _node) in list(self._running.items()):
+            if self._executor.cancel(work):
+                continue
+            # A thread cannot be stopped: it is abandoned, its result will be ignored, and
+            # its reservation is kept until it really returns.
+            del self._running[key]
+            self._plan.failed(work.task_name, "cancelled")
+            note = "abandoned: the thread could not be stopped; its result will be ignored"
+            batch.attempts_ended.append(
+                AttemptRecord(run_id, work.task_name, work.attempt, "cancelled", now, now, note)
+            )
+            batch.task_updates.append(
+                ("cancelled", work.attempt, None, now, note, run_id, work.task_name)
+            )
+            batch.events.append(
+                EventRecord(run_id, now, "task_cancelled", work.task_name, work.attempt, note)
+            )
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat_interval)
+            try:
+                wanted = self._store.heartbeat(self._run_id, self._owner, self._clock())
+            except Exception:  # a busy store must not kill the run; the next beat retries
+                log.warning("heartbeat of run %s failed", self._run_id, exc_info=True)
+                continue
+            if wanted:
+                self.cancel("cancel requested (podium cancel)")
+
+    def _final_state(self) -> str:
+        if self._cancel_reason is not None:
+            return "cancelled"
+        states = self._plan.state.values()
+        return "succeeded" if all(s == "succeeded" for s in states) else "failed"
+
+    def _finish(self, batch: Batch) -> None:
+        now = self._clock()
+        state = self._final_state()
+        batch.run_update = RunUpdate(self._run_id, state, ended_at=now)
+        batch.events.append(EventRecord(self._run_id, now, f"run_{state}"))
+
+    def _commit(self, batch: Batch) -> None:
+        if not batch:
+            return
+        self._store.commit(batch)
+        for listener in self._listeners:
+            try:
+                listener(batch.events)
+            except Exception:
+                log.exception("a run listener failed; it is ignored")
+
+    def _result(self, graph: Graph) -> RunResult:
+        plan = self._plan
+        tasks = {
+            name: TaskResult(
+                name, state, self._attempts.get(name, 0), self._values.get(name),
+                self._errors.get(name),
+            )
+            for name, state in plan.state.items()
+        }
+        return RunResult(self._run_id, graph.workflow, self._final_state(), tasks, graph.output)

@@ -1,0 +1,261 @@
+"""Every exception podium raises, in one tree.
+
+    PodiumError
+    +-- DefinitionError            bad input, refused before anything runs (CLI exit code 2)
+    |   +-- CycleError             the graph has a cycle; ``.cycle`` lists it
+    |   +-- UnknownDependencyError a task needs a name that is not in the graph
+    |   +-- DuplicateTaskError     two tasks share one name
+    |   +-- WorkflowNotFoundError  ``FILE:NAME`` names no workflow; ``.available`` lists those found
+    |   +-- WorkflowLoadError      the file is missing or does not import
+    |   +-- ParameterError         a workflow parameter is unknown, missing or fails its type hint
+    |   +-- OptionError            a run option has an invalid value
+    |   +-- HandleMisuseError      a task's handle was used as a value while building the graph
+    +-- RunError                   about a run that exists (or should)
+    |   +-- RunNotFoundError       no run has this run_id
+    |   +-- RunOwnedError          the run's owner is alive and heartbeating; resume is refused
+    |   +-- RunNotResumableError   the run already ended
+    |   +-- RunFailedError         the result of a run that did not succeed was asked for
+    +-- TaskFailure                raised inside a task's attempt (recorded, not bad input)
+    |   +-- ShellCommandError      a shell task exited with a non-zero code
+    |   +-- WorkerLostError        the process running an attempt died
+    +-- StoreError                 the store cannot be used
+        +-- SchemaVersionError     the database was written by a newer podium
+
+Every error pickles (it may cross a process boundary) and carries its fields as attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "CycleError",
+    "DefinitionError",
+    "DuplicateTaskError",
+    "HandleMisuseError",
+    "OptionError",
+    "ParameterError",
+    "PodiumError",
+    "RunError",
+    "RunFailedError",
+    "RunNotFoundError",
+    "RunNotResumableError",
+    "RunOwnedError",
+    "SchemaVersionError",
+    "ShellCommandError",
+    "StoreError",
+    "TaskFailure",
+    "UnknownDependencyError",
+    "WorkerLostError",
+    "WorkflowLoadError",
+    "WorkflowNotFoundError",
+]
+
+
+class PodiumError(Exception):
+    """Base of every podium error. Subclasses keep their constructor arguments for pickling."""
+
+    def __init__(self, message: str, *args: Any) -> None:
+        super().__init__(message, *args)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self.__dict__))
+
+
+def _rebuild(cls: type[PodiumError], message: str, state: dict[str, Any]) -> PodiumError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+# -- definition errors: refused before anything runs -------------------------------------
+
+
+class DefinitionError(PodiumError):
+    """The workflow, its parameters or the run options are invalid; nothing was run."""
+
+
+class CycleError(DefinitionError):
+    """The task graph has a cycle. ``cycle`` is the path, first name repeated at the end."""
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        self.cycle = list(cycle)
+        super().__init__(f"the graph has a cycle: {' -> '.join(self.cycle)}")
+
+
+class UnknownDependencyError(DefinitionError):
+    """``task`` depends on ``missing``, which is not a task of the workflow."""
+
+    def __init__(self, task: str, missing: str, known: Sequence[str] = ()) -> None:
+        self.task = task
+        self.missing = missing
+        hint = f" (known tasks: {', '.join(sorted(known))})" if known else ""
+        super().__init__(f"task {task!r} depends on {missing!r}, which is not a task{hint}")
+
+
+class DuplicateTaskError(DefinitionError):
+    """Two tasks of one workflow have the same ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"two tasks are named {name!r}: task names must be unique within a workflow "
+            f"(give one of them another name=)"
+        )
+
+
+class WorkflowNotFoundError(DefinitionError):
+    """``name`` is not a workflow in ``source``; ``available`` lists the ones that are."""
+
+    def __init__(self, source: str, name: str | None, available: Sequence[str]) -> None:
+        self.source = source
+        self.name = name
+        self.available = list(available)
+        listed = ", ".join(self.available) if self.available else "none"
+        if name is None:
+            what = "no workflow or Orchestrator" if not self.available else "several workflows"
+            message = f"{source}: {what} found; pick one with FILE:NAME (available: {listed})"
+        else:
+            message = f"{source}: no workflow named {name!r} (available: {listed})"
+        super().__init__(message)
+
+
+class WorkflowLoadError(DefinitionError):
+    """The workflow file is missing or raised while being imported."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"cannot load {source}: {reason}")
+
+
+class ParameterError(DefinitionError):
+    """Workflow parameter ``param`` is unknown, missing, or ``value`` fails its type hint."""
+
+    def __init__(self, param: str, value: Any, reason: str) -> None:
+        self.param = param
+        self.value = value
+        self.reason = reason
+        super().__init__(f"parameter {param!r}: {reason} (got {value!r})")
+
+
+class OptionError(DefinitionError):
+    """Run option ``option`` has an invalid ``value``."""
+
+    def __init__(self, option: str, value: Any, reason: str) -> None:
+        self.option = option
+        self.value = value
+        self.reason = reason
+        super().__init__(f"option {option!r}: {reason} (got {value!r})")
+
+
+class HandleMisuseError(DefinitionError, TypeError):
+    """A task's handle was used as a value inside a workflow function."""
+
+    def __init__(self, task: str, usage: str) -> None:
+        self.task = task
+        self.usage = usage
+        super().__init__(
+            f"the result of task {task!r} was used as a value ({usage}) while building the "
+            f"workflow; results exist only at run time: pass the handle to another task and "
+            f"decide on its value inside that task"
+        )
+
+
+# -- run errors -----------------------------------------------------------------------------
+
+
+class RunError(PodiumError):
+    """Something about an existing run prevents the request."""
+
+
+class RunNotFoundError(RunError):
+    """No run has this ``run_id``."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run with run_id {run_id!r} (see `podium runs list`)")
+
+
+class RunOwnedError(RunError):
+    """The run is owned by a live, heartbeating process; it cannot be taken over."""
+
+    def __init__(self, run_id: str, owner: str, seconds_since_heartbeat: float) -> None:
+        self.run_id = run_id
+        self.owner = owner
+        self.seconds_since_heartbeat = seconds_since_heartbeat
+        super().__init__(
+            f"run {run_id} is still running: its owner {owner} is alive and heartbeated "
+            f"{seconds_since_heartbeat:.1f}s ago; cancel it with `podium cancel {run_id}` or "
+            f"wait for it to end"
+        )
+
+
+class RunNotResumableError(RunError):
+    """The run already ended (``state``) and has nothing left to resume."""
+
+    def __init__(self, run_id: str, state: str) -> None:
+        self.run_id = run_id
+        self.state = state
+        super().__init__(f"run {run_id} has already ended ({state}); nothing to resume")
+
+
+class RunFailedError(RunError):
+    """The value of a run that did not succeed was asked for."""
+
+    def __init__(self, run_id: str, state: str, failed_tasks: Sequence[str]) -> None:
+        self.run_id = run_id
+        self.state = state
+        self.failed_tasks = list(failed_tasks)
+        names = ", ".join(self.failed_tasks) or "none"
+        super().__init__(f"run {run_id} {state}; it has no result (failed tasks: {names})")
+
+
+# -- task failures: raised inside attempts, recorded with their traceback --------------------
+
+
+class TaskFailure(PodiumError):
+    """An attempt failed for a reason podium detected (not an exception of the user's code)."""
+
+
+class ShellCommandError(TaskFailure):
+    """A shell task's command exited with ``returncode`` != 0."""
+
+    def __init__(self, command: str, returncode: int) -> None:
+        self.command = command
+        self.returncode = returncode
+        super().__init__(f"command exited with code {returncode}: {command}")
+
+
+class WorkerLostError(TaskFailure):
+    """The worker process running the attempt died (killed, or crashed)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the worker process running this attempt died: {reason}")
+
+
+# -- store errors --------------------------------------------------------------------------
+
+
+class StoreError(PodiumError):
+    """The store cannot be opened or used."""
+
+
+class SchemaVersionError(StoreError):
+    """The database schema is newer than this podium understands."""
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.path = path
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"{path} has schema version {found}, but this podium supports up to {supported}; "
+            f"upgrade podium or use another --home"
+        )

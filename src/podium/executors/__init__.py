@@ -1,0 +1,1 @@
+"""Executors: where attempts run. ``local`` runs coroutines, threads, processes and shells."""

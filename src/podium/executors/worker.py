@@ -1,0 +1,89 @@
+"""The main loop of a worker process: receive an attempt, run it, send its outcome back.
+
+The worker leads its own process group (so it and everything it starts can be killed
+together), dies with its parent (Linux: PR_SET_PDEATHSIG), and ignores SIGINT (Ctrl-C is the
+parent's to handle). Payloads are cloudpickle bytes over a multiprocessing pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import os
+import signal
+import sys
+import time
+from multiprocessing.connection import Connection
+
+
+import cloudpickle
+
+from podium.executors.invoke import call, describe
+from podium.model.attempts import Outcome, Work
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def worker_main(conn: Connection, parent_pid: int) -> None:
+    """Serve attempts until the pipe closes."""
+    os.setsid()
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() != parent_pid:  # the parent died before we set the death signal
+        return
+    while True:
+        try:
+            payload = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        conn.send_bytes(run_payload(payload))
+
+
+def run_payload(payload: bytes) -> bytes:
+    """Run one pickled Work; return the pickled Outcome (never raises)."""
+    started = time.time()
+    try:
+        work: Work = cloudpickle.loads(payload)
+    except BaseException as error:
+        return _pickled_failure(f"cannot unpickle the task in the worker: {describe(error)}",
+                                started)
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        outcome = call(work)
+    printed = captured.getvalue()
+    if printed:
+        outcome.logs = "\n".join(part for part in (outcome.logs, printed.rstrip("\n")) if part)
+    outcome.work = None  # type: ignore[assignment]  # the parent keeps its own Work
+    try:
+        return cloudpickle.dumps(outcome)
+    except BaseException as error:
+        reason = "cannot pickle the result" if outcome.ok else "cannot pickle the error"
+        return _pickled_failure(f"{reason}: {describe(error)}", started, outcome.logs)
+
+
+def _pickled_failure(error: str, started: float, logs: str = "") -> bytes:
+    outcome = Outcome(None, False, error=error, logs=logs, started_at=started,  # type: ignore[arg-type]
+                      ended_at=time.time())
+    return cloudpickle.dumps(outcome)
+
+
+def decode_outcome(data: bytes, work: Work) -> Outcome:
+    """The parent's side: the Outcome sent by a worker, reattached to its Work."""
+    outcome: Outcome = cloudpickle.loads(data)
+    outcome.work = work
+    return outcome
+
+
+def encode_work(work: Work) -> bytes:
+    """The parent's side: ``work`` as bytes for a worker (raises if it cannot be pickled)."""
+    return cloudpickle.dumps(work)
+
+

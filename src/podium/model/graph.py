@@ -1,0 +1,127 @@
+"""The task graph of one workflow: nodes, their dependencies, and validation.
+
+A node is one task instance: a call of a task (``call``), a dynamic fan-out whose elements are
+created at run time (``map``), or the gathering of a literal fan-out's elements (``gather``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from podium.errors import CycleError, DuplicateTaskError, UnknownDependencyError
+
+if TYPE_CHECKING:
+    from podium.model.taskdef import TaskDef
+
+NodeKind = Literal["call", "map", "gather"]
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    """One task instance of a workflow graph."""
+
+    task: TaskDef | None
+    kind: NodeKind = "call"
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    deps: list[str] = field(default_factory=list)
+    map_index: int | None = None
+    has_handles: bool = False
+    explicit_name: bool = False
+
+    @property
+    def task_name(self) -> str:
+        """The name of the task this node calls (its base name before numbering)."""
+        return self.task.name if self.task is not None else self.name
+
+    @property
+    def isolation(self) -> str:
+        """Where it runs: ``async``, ``thread``, ``process``, ``shell``, or ``inline``."""
+        if self.kind != "call" or self.task is None:
+            return "inline"
+        return self.task.isolation
+
+
+@dataclass(eq=False)
+class Graph:
+    """The nodes of one workflow, in insertion order, plus the workflow's returned value."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    output: Any = None
+    workflow: str = ""
+
+    def add(self, node: Node) -> None:
+        """Add ``node``; raises DuplicateTaskError if its name is taken."""
+        if node.name in self.nodes:
+            raise DuplicateTaskError(node.name)
+        self.nodes[node.name] = node
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes.values())
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def dependents(self) -> dict[str, list[str]]:
+        """For each node, the nodes that depend on it, in insertion order."""
+        downstream: dict[str, list[str]] = {name: [] for name in self.nodes}
+        for node in self.nodes.values():
+            for dep in dict.fromkeys(node.deps):
+                if dep in downstream:
+                    downstream[dep].append(node.name)
+        return downstream
+
+    def validate(self) -> None:
+        """Raise UnknownDependencyError or CycleError if the graph cannot run."""
+        for node in self.nodes.values():
+            for dep in node.deps:
+                if dep not in self.nodes:
+                    raise UnknownDependencyError(node.name, dep, list(self.nodes))
+        cycle = find_cycle(self.nodes, self.dependents())
+        if cycle:
+            raise CycleError(cycle)
+
+    def topological_order(self) -> list[str]:
+        """Node names so that every node comes after its dependencies (stable)."""
+        remaining = {name: len(set(node.deps)) for name, node in self.nodes.items()}
+        downstream = self.dependents()
+        order = [name for name, count in remaining.items() if count == 0]
+        for name in order:
+            for child in downstream[name]:
+                remaining[child] -= 1
+                if remaining[child] == 0:
+                    order.append(child)
+        return order
+
+
+def find_cycle(nodes: Iterable[str], downstream: dict[str, list[str]]) -> list[str]:
+    """A cycle in the graph (following data flow), as names with the first repeated; or []."""
+    order = list(nodes)
+    rank = {name: index for index, name in enumerate(order)}
+    WHITE, GREY, BLACK = 0, 1, 2
+    color = dict.fromkeys(order, WHITE)
+    for root in order:
+        if color[root] != WHITE:
+            continue
+        path: list[str] = [root]
+        stack: list[Iterator[str]] = [iter(downstream[root])]
+        color[root] = GREY
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                color[path.pop()] = BLACK
+                continue
+            if color[child] == GREY:
+                cycle = path[path.index(child):]
+                start = min(range(len(cycle)), key=lambda i: rank[cycle[i]])
+                cycle = cycle[start:] + cycle[:start]
+                return [*cycle, cycle[0]]
+            if color[child] == WHITE:
+                color[child] = GREY
+                path.append(child)
+                stack.append(iter(downstream[child]))
+    return []

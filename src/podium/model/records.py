@@ -1,0 +1,124 @@
+"""Rows the engine writes and the CLI reads: runs, task instances, attempts, events.
+
+Timestamps are seconds since the epoch (UTC). States are plain strings (see TASK_STATES).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+RUN_STATES = ("pending", "running", "succeeded", "failed", "cancelled")
+RUN_ENDED = frozenset({"succeeded", "failed", "cancelled"})
+TASK_STATES = (
+    "pending", "ready", "running", "succeeded", "failed", "cancelled", "upstream_failed",
+)
+TASK_ENDED = frozenset({"succeeded", "failed", "cancelled", "upstream_failed"})
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """One run of a workflow."""
+
+    run_id: str
+    workflow: str
+    source: str
+    params: dict[str, Any]
+    state: str = "pending"
+    owner_pid: int | None = None
+    owner_host: str | None = None
+    heartbeat_at: float | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    ended_at: float | None = None
+    cancel_requested: bool = False
+    max_workers: int | None = None
+
+
+@dataclass(slots=True)
+class TaskRecord:
+    """One task instance of a run."""
+
+    run_id: str
+    name: str
+    task: str
+    deps: list[str]
+    state: str = "pending"
+    map_index: int | None = None
+    attempts: int = 0
+    idempotency_key: str = ""
+    isolation: str = "thread"
+    started_at: float | None = None
+    ended_at: float | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    """One attempt of one task instance."""
+
+    run_id: str
+    task_name: str
+    attempt: int
+    state: str
+    started_at: float
+    ended_at: float | None = None
+    error: str | None = None
+    traceback: str | None = None
+    logs: str = ""
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """An append-only record of one state change."""
+
+    run_id: str
+    at: float
+    kind: str
+    task_name: str | None = None
+    attempt: int | None = None
+    detail: str | None = None
+
+
+TaskUpdate = tuple[str, int, float | None, float | None, str | None, str, str]
+"""(state, attempts, started_at or None to keep, ended_at, error, run_id, name)"""
+
+
+@dataclass(slots=True)
+class RunUpdate:
+    """A change of a run's state."""
+
+    run_id: str
+    state: str
+    started_at: float | None = None
+    ended_at: float | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """Changes committed together in one transaction."""
+
+    new_tasks: list[TaskRecord] = field(default_factory=list)
+    attempts_started: list[AttemptRecord] = field(default_factory=list)
+    attempts_ended: list[AttemptRecord] = field(default_factory=list)
+    task_updates: list[TaskUpdate] = field(default_factory=list)
+    results: list[tuple[str, str, Any]] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    run_update: RunUpdate | None = None
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.new_tasks or self.attempts_started or self.attempts_ended or self.task_updates
+            or self.results or self.events or self.run_update
+        )
+
+
+@dataclass(slots=True)
+class Owner:
+    """The process that runs a run: who it is, for heartbeats and takeover."""
+
+    pid: int
+    host: str
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} on {self.host}"

@@ -1,0 +1,125 @@
+"""``@task``: a function made into a task that workflows can call.
+
+Inside a workflow function, calling a task adds a node and returns a Handle. Outside one, it
+simply runs the function.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, overload
+
+from podium.errors import OptionError
+from podium.model.building import current_builder
+from podium.model.handles import Handle
+
+Isolation = Literal["thread", "process", "async", "shell"]
+ISOLATIONS = ("thread", "process", "async", "shell")
+
+
+class TaskDef:
+    """A task: a function plus how and where to run it.
+
+    Raises OptionError at decoration time for an invalid ``isolation`` or ``tags``.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        isolation: Isolation | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise OptionError("fn", fn, "a task must wrap a callable")
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "task")
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise OptionError("name", name, "a task name must be a non-empty string")
+        if isinstance(tags, str):
+            raise OptionError("tags", tags, "tags must be a list of strings, not one string")
+        self.tags = tuple(tags)
+        self.is_coroutine = inspect.iscoroutinefunction(fn)
+        self.isolation = self._choose_isolation(isolation)
+        self._takes_name = _has_parameter(fn, "name")
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    def _choose_isolation(self, isolation: str | None) -> str:
+        if isolation is None:
+            return "async" if self.is_coroutine else "thread"
+        if isolation not in ISOLATIONS:
+            raise OptionError("isolation", isolation, f"must be one of {', '.join(ISOLATIONS)}")
+        if self.is_coroutine and isolation not in ("async",):
+            raise OptionError(
+                "isolation", isolation, f"task {self.name!r} is a coroutine function; it runs "
+                "on the engine's event loop (isolation='async')"
+            )
+        if not self.is_coroutine and isolation == "async":
+            raise OptionError(
+                "isolation", isolation, f"task {self.name!r} is not a coroutine function"
+            )
+        return isolation
+
+    def __repr__(self) -> str:
+        return f"<task {self.name} ({self.isolation})>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        builder = current_builder()
+        if builder is None:
+            return self.fn(*args, **kwargs)
+        name = None if self._takes_name else kwargs.pop("name", None)
+        return builder.add_call(self, args, kwargs, name)
+
+    def map(self, over: Iterable[Any] | Handle, /, *, name: str | None = None,
+            **constants: Any) -> Any:
+        """Fan out: one node per element of ``over``; downstream tasks receive a list.
+
+        ``over`` is a literal iterable or the handle of an upstream task whose result is
+        iterable (its length is known only at run time). ``constants`` go to every element.
+        Outside a workflow, returns the list of results computed here.
+        """
+        builder = current_builder()
+        if builder is None:
+            return [self.fn(item, **constants) for item in over]  # type: ignore[union-attr]
+        if not isinstance(over, Handle) and not isinstance(over, Iterable):
+            raise OptionError("map", over, f"task {self.name!r}: map needs an iterable or handle")
+        return builder.add_map(self, over, constants, name)
+
+
+def _has_parameter(fn: Callable[..., Any], parameter: str) -> bool:
+    try:
+        return parameter in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+@overload
+def task(fn: Callable[..., Any], /) -> TaskDef: ...
+
+
+@overload
+def task(
+    *, name: str | None = None, tags: Iterable[str] = (), isolation: Isolation | None = None
+) -> Callable[[Callable[..., Any]], TaskDef]: ...
+
+
+def task(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    tags: Iterable[str] = (),
+    isolation: Isolation | None = None,
+) -> TaskDef | Callable[[Callable[..., Any]], TaskDef]:
+    """Make a function (sync or ``async def``) a task; usable as ``@task`` or ``@task(...)``.
+
+    ``isolation``: ``"thread"`` (default for sync functions), ``"process"`` (CPU-bound work,
+    run in a worker process), ``"async"`` (coroutines, on the engine's event loop).
+    Raises OptionError for an invalid option.
+    """
+    if fn is not None:
+        return TaskDef(fn, name=name, tags=tags, isolation=isolation)
+    return lambda function: TaskDef(function, name=name, tags=tags, isolation=isolation)

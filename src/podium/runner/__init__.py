@@ -1,0 +1,1 @@
+"""The composition root for runs: wires a store, an executor and the engine."""

@@ -1,0 +1,126 @@
+"""Runner: starts and resumes runs on a store with an executor, one engine per run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from podium.engine.protocols import Executor
+from podium.engine.scheduler import Engine, Listener, PriorState
+from podium.errors import OptionError
+from podium.executors.local import LocalExecutor
+from podium.model.attempts import idempotency_key
+from podium.model.graph import Graph
+from podium.model.records import RunRecord, TaskRecord
+from podium.model.run_result import RunResult
+from podium.runner.ownership import HEARTBEAT_INTERVAL, ensure_owner_gone, this_process
+from podium.store.sqlite import SQLiteStore
+
+DEFAULT_MAX_WORKERS = 32
+DATABASE_NAME = "podium.db"
+
+
+def default_home() -> Path:
+    """``.podium`` under the current directory."""
+    return Path.cwd() / ".podium"
+
+
+def open_store(home: str | Path | None = None, *, synchronous: str = "NORMAL") -> SQLiteStore:
+    """The SQLite store under ``home`` (default: ``./.podium``)."""
+    return SQLiteStore(Path(home or default_home()) / DATABASE_NAME, synchronous=synchronous)
+
+
+def check_max_workers(value: Any) -> int:
+    """``max_workers`` as a positive int (None gives the default); raises OptionError."""
+    if value is None:
+        return DEFAULT_MAX_WORKERS
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise OptionError("max_workers", value, "must be a positive integer")
+    return value
+
+
+def new_run_id() -> str:
+    """A readable, time-sortable, unique run id: ``20261123-051200-3fa9c1``."""
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def task_records(run_id: str, graph: Graph) -> list[TaskRecord]:
+    return [
+        TaskRecord(
+            run_id=run_id, name=node.name, task=node.task_name, deps=list(node.deps),
+            map_index=node.map_index, idempotency_key=idempotency_key(run_id, node.name),
+            isolation=node.isolation,
+        )
+        for node in graph
+    ]
+
+
+class Runner:
+    """Runs graphs to their end on ``store``; ``cancel()`` stops the run in progress."""
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        max_workers: int | None = None,
+        executor_factory: Callable[[], Executor] = LocalExecutor,
+        listeners: Sequence[Listener] = (),
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+    ) -> None:
+        self.store = store
+        self.max_workers = check_max_workers(max_workers)
+        self._executor_factory = executor_factory
+        self._listeners = list(listeners)
+        self._heartbeat_interval = heartbeat_interval
+        self._engine: Engine | None = None
+        self._cancel_reason: str | None = None
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Cancel the run in progress (or the next one, if none has started yet)."""
+        self._cancel_reason = reason
+        if self._engine is not None:
+            self._engine.cancel(reason)
+
+    def _engine_for(self) -> Engine:
+        engine = Engine(
+            self.store, self._executor_factory(), max_workers=self.max_workers,
+            cpus=os.cpu_count() or 1, owner=this_process(), listeners=self._listeners,
+            heartbeat_interval=self._heartbeat_interval,
+        )
+        if self._cancel_reason is not None:
+            engine.cancel(self._cancel_reason)
+        self._engine = engine
+        return engine
+
+    async def start(
+        self, graph: Graph, *, source: str, params: dict[str, Any], run_id: str | None = None
+    ) -> RunResult:
+        """Record a new run of ``graph`` and drive it to its end."""
+        owner = this_process()
+        now = time.time()
+        run = RunRecord(
+            run_id=run_id or new_run_id(), workflow=graph.workflow, source=source,
+            params=params, state="pending", owner_pid=owner.pid, owner_host=owner.host,
+            heartbeat_at=now, created_at=now, max_workers=self.max_workers,
+        )
+        self.store.create_run(run, task_records(run.run_id, graph))
+        return await self._engine_for().run(run, graph)
+
+    async def resume(self, run_id: str, graph: Graph) -> RunResult:
+        """Take over ``run_id`` and finish it: succeeded task instances keep their results;
+        the others (in flight at a crash, failed, cancelled, never started) run again.
+
+        Raises RunNotFoundError, RunOwnedError (owner alive), RunNotResumableError."""
+        run = self.store.claim_run(run_id, this_process(), time.time(), ensure_owner_gone)
+        tasks = self.store.load_tasks(run_id)
+        succeeded = [task.name for task in tasks if task.state == "succeeded"]
+        prior = PriorState(
+            values=self.store.load_results(run_id, succeeded),
+            attempts={task.name: task.attempts for task in tasks},
+        )
+        return await self._engine_for().run(run, graph, prior)

@@ -1,0 +1,1 @@
+"""Stores: where runs, task instances, attempts, results and events are kept."""

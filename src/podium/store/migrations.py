@@ -1,0 +1,74 @@
+"""Numbered schema migrations of the SQL stores. Append; never edit a released one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: runs, task instances, attempts, results, events
+    """
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        source TEXT NOT NULL,
+        params TEXT NOT NULL,
+        state TEXT NOT NULL,
+        owner_pid INTEGER,
+        owner_host TEXT,
+        heartbeat_at REAL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        ended_at REAL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        max_workers INTEGER
+    );
+    CREATE INDEX runs_by_created_at ON runs (created_at);
+    CREATE TABLE task_instances (
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        task TEXT NOT NULL,
+        map_index INTEGER,
+        deps TEXT NOT NULL,
+        isolation TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        idempotency_key TEXT NOT NULL,
+        started_at REAL,
+        ended_at REAL,
+        error TEXT,
+        PRIMARY KEY (run_id, name)
+    );
+    CREATE TABLE attempts (
+        run_id TEXT NOT NULL,
+        task_name TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        ended_at REAL,
+        error TEXT,
+        traceback TEXT,
+        logs TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (run_id, task_name, attempt)
+    );
+    CREATE TABLE results (
+        run_id TEXT NOT NULL,
+        task_name TEXT NOT NULL,
+        encoding TEXT NOT NULL,
+        data BLOB,
+        path TEXT,
+        sha256 TEXT,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (run_id, task_name)
+    );
+    CREATE TABLE events (
+        event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        task_name TEXT,
+        attempt INTEGER,
+        detail TEXT
+    );
+    CREATE INDEX events_by_run ON events (run_id, event_id);
+    """,
+]
+
+LATEST = len(MIGRATIONS)

@@ -1,0 +1,357 @@
+"""The SQLite store: one file, WAL mode, numbered migrations, one transaction per batch.
+
+Durability: with ``synchronous="NORMAL"`` (the default) committed batches survive kill -9 of
+the process; ``synchronous="FULL"`` also survives a power cut, at a cost per commit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from podium.errors import (
+    RunNotFoundError,
+    RunNotResumableError,
+    SchemaVersionError,
+    StoreError,
+)
+from podium.model.records import (
+    AttemptRecord,
+    Batch,
+    EventRecord,
+    Owner,
+    RunRecord,
+    TaskRecord,
+)
+from podium.store.migrations import LATEST, MIGRATIONS
+from podium.store.results import decode_result, encode_result
+
+SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+_RUN_COLUMNS = (
+    "run_id, workflow, source, params, state, owner_pid, owner_host, heartbeat_at, "
+    "created_at, started_at, ended_at, cancel_requested, max_workers"
+)
+_TASK_COLUMNS = (
+    "run_id, name, task, deps, state, map_index, attempts, idempotency_key, isolation, "
+    "started_at, ended_at, error"
+)
+_ATTEMPT_COLUMNS = "run_id, task_name, attempt, state, started_at, ended_at, error, traceback, logs"
+
+
+class SQLiteStore:
+    """Runs, task instances, attempts, results and events in a SQLite file.
+
+    Raises StoreError if the file cannot be opened, SchemaVersionError if it is newer.
+    """
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
+        self.path = Path(path)
+        self.results_dir = self.path.parent / "results"
+        if synchronous.upper() not in SYNCHRONOUS_MODES:
+            raise StoreError(f"synchronous must be one of {SYNCHRONOUS_MODES}: {synchronous!r}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._db.execute("PRAGMA busy_timeout=30000")
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"cannot open the store at {self.path}: {error}") from error
+        self._lock = threading.RLock()
+        self._migrate()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, mode: str = "") -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute(f"BEGIN {mode}")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction("IMMEDIATE") as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            version = row[0] if row else 0
+            if version > LATEST:
+                raise SchemaVersionError(str(self.path), version, LATEST)
+            for number in range(version, LATEST):
+                for statement in _statements(MIGRATIONS[number]):
+                    db.execute(statement)
+            if row is None:
+                db.execute("INSERT INTO schema_version (version) VALUES (?)", (LATEST,))
+            else:
+                db.execute("UPDATE schema_version SET version = ?", (LATEST,))
+
+    def schema_version(self) -> int:
+        """The schema version of the database."""
+        return int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- writes of the engine ---------------------------------------------------------------
+
+    def create_run(self, run: RunRecord, tasks: list[TaskRecord]) -> None:
+        """Insert a new run with its task instances, in one transaction."""
+        with self._transaction() as db:
+            db.execute(
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                _run_row(run),
+            )
+            db.executemany(
+                f"INSERT INTO task_instances ({_TASK_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                [_task_row(task) for task in tasks],
+            )
+            db.execute(
+                "INSERT INTO events (run_id, at, kind, detail) VALUES (?, ?, 'run_submitted', ?)",
+                (run.run_id, run.created_at, run.workflow),
+            )
+
+    def commit(self, batch: Batch) -> None:
+        """Apply every change of ``batch`` in one transaction."""
+        results = [
+            (run_id, name, encoded.encoding, encoded.data, encoded.path, encoded.sha256,
+             encoded.size)
+            for run_id, name, value in batch.results
+            for encoded in (encode_result(value, self.results_dir),)
+        ]
+        with self._transaction() as db:
+            if batch.new_tasks:
+                db.executemany(
+                    f"INSERT OR IGNORE INTO task_instances ({_TASK_COLUMNS}) "
+                    f"VALUES ({', '.join('?' * 12)})",
+                    [_task_row(task) for task in batch.new_tasks],
+                )
+            if batch.attempts_started:
+                db.executemany(
+                    f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES ({', '.join('?' * 9)})",
+                    [_attempt_row(attempt) for attempt in batch.attempts_started],
+                )
+            if batch.attempts_ended:
+                db.executemany(
+                    "UPDATE attempts SET state = ?, ended_at = ?, error = ?, traceback = ?, "
+                    "logs = ? WHERE run_id = ? AND task_name = ? AND attempt = ?",
+                    [
+                        (a.state, a.ended_at, a.error, a.traceback, a.logs, a.run_id,
+                         a.task_name, a.attempt)
+                        for a in batch.attempts_ended
+                    ],
+                )
+            if batch.task_updates:
+                db.executemany(
+                    "UPDATE task_instances SET state = ?, attempts = ?, "
+                    "started_at = COALESCE(?, started_at), ended_at = ?, error = ? "
+                    "WHERE run_id = ? AND name = ?",
+                    batch.task_updates,
+                )
+            if results:
+                db.executemany(
+                    "INSERT OR REPLACE INTO results "
+                    "(run_id, task_name, encoding, data, path, sha256, size) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    results,
+                )
+            if batch.events:
+                db.executemany(
+                    "INSERT INTO events (run_id, at, kind, task_name, attempt, detail) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(e.run_id, e.at, e.kind, e.task_name, e.attempt, e.detail)
+                     for e in batch.events],
+                )
+            update = batch.run_update
+            if update is not None:
+                db.execute(
+                    "UPDATE runs SET state = ?, started_at = COALESCE(?, started_at), "
+                    "ended_at = ? WHERE run_id = ?",
+                    (update.state, update.started_at, update.ended_at, update.run_id),
+                )
+
+    def heartbeat(self, run_id: str, owner: Owner, at: float) -> bool:
+        """Record that ``owner`` is alive; return True when a cancel was requested."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND owner_pid = ? "
+                "AND owner_host = ?",
+                (at, run_id, owner.pid, owner.host),
+            )
+            row = db.execute(
+                "SELECT cancel_requested FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return bool(row and row[0])
+
+    def claim_run(
+        self, run_id: str, owner: Owner, at: float, owner_alive: Callable[[RunRecord], None]
+    ) -> RunRecord:
+        """Take over ``run_id`` for ``owner``, atomically.
+
+        ``owner_alive(run)`` raises (RunOwnedError) when the current owner must be left alone.
+        Attempts that were in flight are marked ``lost``; their task instances become
+        pending again. Raises RunNotFoundError, RunNotResumableError (run succeeded).
+        """
+        with self._transaction("IMMEDIATE") as db:
+            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?",
+                             (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError(run_id)
+            run = _run_record(row)
+            if run.state == "succeeded":
+                raise RunNotResumableError(run_id, run.state)
+            if run.state in ("running", "pending"):
+                owner_alive(run)
+            note = f"the orchestrator ({run.owner_pid} on {run.owner_host}) stopped"
+            db.execute(
+                "UPDATE attempts SET state = 'lost', ended_at = ?, error = ? "
+                "WHERE run_id = ? AND state = 'running'",
+                (at, note, run_id),
+            )
+            db.execute(
+                "UPDATE task_instances SET state = 'pending', ended_at = NULL, error = NULL "
+                "WHERE run_id = ? AND state != 'succeeded'",
+                (run_id,),
+            )
+            db.execute(
+                "UPDATE runs SET state = 'running', owner_pid = ?, owner_host = ?, "
+                "heartbeat_at = ?, cancel_requested = 0, ended_at = NULL WHERE run_id = ?",
+                (owner.pid, owner.host, at, run_id),
+            )
+            db.execute(
+                "INSERT INTO events (run_id, at, kind, detail) VALUES (?, ?, 'run_claimed', ?)",
+                (run_id, at, f"{owner} took over from {run.owner_pid} on {run.owner_host}"),
+            )
+        run.state, run.owner_pid, run.owner_host, run.heartbeat_at = (
+            "running", owner.pid, owner.host, at,
+        )
+        return run
+
+    def request_cancel(self, run_id: str, at: float) -> RunRecord:
+        """Ask the owner of ``run_id`` to cancel it (raises RunNotFoundError)."""
+        with self._transaction("IMMEDIATE") as db:
+            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?",
+                             (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError(run_id)
+            db.execute("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
+            db.execute(
+                "INSERT INTO events (run_id, at, kind) VALUES (?, ?, 'cancel_requested')",
+                (run_id, at),
+            )
+        return _run_record(row)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run ``run_id`` (raises RunNotFoundError)."""
+        row = self._query_one(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
+        if row is None:
+            raise RunNotFoundError(run_id)
+        return _run_record(row)
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        rows = self._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)
+        )
+        return [_run_record(row) for row in rows]
+
+    def load_tasks(self, run_id: str) -> list[TaskRecord]:
+        """The task instances of a run, in the order they were created."""
+        rows = self._query(
+            f"SELECT {_TASK_COLUMNS} FROM task_instances WHERE run_id = ? ORDER BY rowid",
+            (run_id,),
+        )
+        return [_task_record(row) for row in rows]
+
+    def load_attempts(self, run_id: str, task_name: str | None = None) -> list[AttemptRecord]:
+        """The attempts of a run (or of one of its tasks), in the order they started."""
+        sql = f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE run_id = ?"
+        params: tuple[Any, ...] = (run_id,)
+        if task_name is not None:
+            sql += " AND task_name = ?"
+            params += (task_name,)
+        rows = self._query(sql + " ORDER BY started_at, rowid", params)
+        return [AttemptRecord(*row) for row in rows]
+
+    def load_events(self, run_id: str, after: int = 0) -> list[tuple[int, EventRecord]]:
+        """The events of a run with their sequence numbers, oldest first."""
+        rows = self._query(
+            "SELECT event_id, run_id, at, kind, task_name, attempt, detail FROM events "
+            "WHERE run_id = ? AND event_id > ? ORDER BY event_id",
+            (run_id, after),
+        )
+        return [(row[0], EventRecord(*row[1:])) for row in rows]
+
+    def load_results(self, run_id: str, names: list[str] | None = None) -> dict[str, Any]:
+        """Stored results of a run's task instances (all of them when ``names`` is None)."""
+        rows = self._query(
+            "SELECT task_name, encoding, data, path FROM results WHERE run_id = ?", (run_id,)
+        )
+        wanted = None if names is None else set(names)
+        return {
+            name: decode_result(encoding, data, path, self.results_dir)
+            for name, encoding, data, path in rows
+            if wanted is None or name in wanted
+        }
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _query_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        with self._lock:
+            row: tuple[Any, ...] | None = self._db.execute(sql, params).fetchone()
+            return row
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def _run_row(run: RunRecord) -> tuple[Any, ...]:
+    return (
+        run.run_id, run.workflow, run.source, json.dumps(run.params, default=repr), run.state,
+        run.owner_pid, run.owner_host, run.heartbeat_at, run.created_at, run.started_at,
+        run.ended_at, int(run.cancel_requested), run.max_workers,
+    )
+
+
+def _run_record(row: tuple[Any, ...]) -> RunRecord:
+    values = list(row)
+    values[3] = json.loads(values[3])
+    values[11] = bool(values[11])
+    return RunRecord(*values)
+
+
+def _task_row(task: TaskRecord) -> tuple[Any, ...]:
+    return (
+        task.run_id, task.name, task.task, json.dumps(task.deps), task.state, task.map_index,
+        task.attempts, task.idempotency_key, task.isolation, task.started_at, task.ended_at,
+        task.error,
+    )
+
+
+def _task_record(row: tuple[Any, ...]) -> TaskRecord:
+    values = list(row)
+    values[3] = json.loads(values[3])
+    return TaskRecord(*values)
+
+
+def _attempt_row(attempt: AttemptRecord) -> tuple[Any, ...]:
+    return (
+        attempt.run_id, attempt.task_name, attempt.attempt, attempt.state, attempt.started_at,
+        attempt.ended_at, attempt.error, attempt.traceback, attempt.logs,
+    )
