@@ -31,6 +31,7 @@ from podium.model.records import (
     Owner,
     RunRecord,
     RunUpdate,
+    TaskRecord,
 )
 from podium.model.run_result import RunResult, TaskResult
 from podium.model.values import substitute
@@ -201,9 +202,7 @@ class Engine:
         )
         return self._plan.expand(node.name, children)
 
-    def _task_record(self, node: Node) -> Any:
-        from podium.model.records import TaskRecord
-
+    def _task_record(self, node: Node) -> TaskRecord:
         return TaskRecord(
             run_id=self._run_id, name=node.name, task=node.task_name, deps=list(node.deps),
             map_index=node.map_index, idempotency_key=idempotency_key(self._run_id, node.name),
@@ -214,7 +213,7 @@ class Engine:
         now = self._clock()
         self._values[name] = value
         batch.results.append((self._run_id, name, value))
-        batch.task_updates.append(("succeeded", 0, now, now, None, self._run_id, name))
+        batch.task_updates.append(("succeeded", 0, None, now, None, self._run_id, name))
         batch.events.append(EventRecord(self._run_id, now, "task_succeeded", name))
 
     def _fail_inline(self, name: str, error: str, batch: Batch) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import traceback
+
 from podium.model.attempts import Outcome, Work
 from podium.model.context import TaskContext, enter_context, leave_context
 

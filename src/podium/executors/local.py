@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from podium.executors.invoke import call, failure
 from podium.executors.processes import ProcessPool
@@ -76,9 +77,8 @@ class LocalExecutor:
     def _run_thread(self, work: Work) -> None:
         self._report(call(work))
 
-    def _start(self, work: Work, coroutine: object) -> None:
-        task = self._loop.create_task(coroutine)  # type: ignore[arg-type]
-        self._tasks[work.key] = task
+    def _start(self, work: Work, coroutine: Coroutine[Any, Any, None]) -> None:
+        self._tasks[work.key] = self._loop.create_task(coroutine)
 
     async def _run_coroutine(self, work: Work) -> None:
         context = work.context()

@@ -15,7 +15,6 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
 from podium.errors import WorkerLostError

@@ -79,7 +79,7 @@ async def _terminate(process: asyncio.subprocess.Process) -> None:
         try:
             await asyncio.wait_for(asyncio.shield(process.wait()), wait)
             break
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue
     # the leader may be gone while others of its group linger: make sure they are too
     try:

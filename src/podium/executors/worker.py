@@ -16,7 +16,6 @@ import sys
 import time
 from multiprocessing.connection import Connection
 
-
 import cloudpickle
 
 from podium.executors.invoke import call, describe

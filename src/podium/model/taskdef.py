@@ -36,7 +36,7 @@ class TaskDef:
         if not callable(fn):
             raise OptionError("fn", fn, "a task must wrap a callable")
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "task")
+        self.name: str = name or str(getattr(fn, "__name__", "task"))
         if not isinstance(self.name, str) or not self.name.strip():
             raise OptionError("name", name, "a task name must be a non-empty string")
         if isinstance(tags, str):
@@ -45,7 +45,7 @@ class TaskDef:
         self.is_coroutine = inspect.iscoroutinefunction(fn)
         self.isolation = self._choose_isolation(isolation)
         self._takes_name = _has_parameter(fn, "name")
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     def _choose_isolation(self, isolation: str | None) -> str:
         if isolation is None:
@@ -83,7 +83,7 @@ class TaskDef:
         """
         builder = current_builder()
         if builder is None:
-            return [self.fn(item, **constants) for item in over]  # type: ignore[union-attr]
+            return [self.fn(item, **constants) for item in over]
         if not isinstance(over, Handle) and not isinstance(over, Iterable):
             raise OptionError("map", over, f"task {self.name!r}: map needs an iterable or handle")
         return builder.add_map(self, over, constants, name)

@@ -18,7 +18,7 @@ class WorkflowDef:
         if not callable(fn):
             raise OptionError("workflow", fn, "a workflow must wrap a callable")
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "workflow")
+        self.name: str = name or str(getattr(fn, "__name__", "workflow"))
         self.parameters: list[Parameter] = parameters_of(fn)
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn

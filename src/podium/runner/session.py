@@ -6,7 +6,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def check_max_workers(value: Any) -> int:
 
 def new_run_id() -> str:
     """A readable, time-sortable, unique run id: ``20261123-051200-3fa9c1``."""
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def task_records(run_id: str, graph: Graph) -> list[TaskRecord]:

@@ -37,7 +37,8 @@ def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     thread.join()
     if "error" in box:
         raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    value: T = box["value"]
+    return value
 
 
 class Workflow(WorkflowDef):

@@ -1,0 +1,388 @@
+"""``podium``: the command line. Exit codes: 0 success, 1 failed run, 2 bad input, 130 Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from podium.cli.loader import Target, load_target
+from podium.cli.progress import LiveProgress
+from podium.cli.render import (
+    dumps,
+    graph_dot,
+    graph_mermaid,
+    graph_text,
+    print_logs,
+    run_header,
+    run_json,
+    runs_table,
+    tasks_table,
+)
+from podium.errors import PodiumError, RunError
+from podium.model.graph import Graph
+from podium.model.params import parse_assignments
+from podium.model.records import RUN_ENDED, Batch, EventRecord, RunUpdate
+from podium.model.run_result import RunResult
+from podium.runner.ownership import ensure_owner_gone
+from podium.runner.session import DATABASE_NAME, Runner, check_max_workers, open_store
+from podium.store.sqlite import SQLiteStore
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+def _console(stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 160)
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    err.print(f"[red]error:[/] {escape(message)}")
+    sys.exit(code)
+
+
+@contextmanager
+def bad_input() -> Iterator[None]:
+    """Report a podium error as one line on stderr and exit with code 2, no traceback."""
+    try:
+        yield
+    except PodiumError as error:
+        fail(str(error))
+
+
+# -- shared options --------------------------------------------------------------------------
+
+home_option = click.option(
+    "--home", type=click.Path(file_okay=False, path_type=Path), envvar="PODIUM_HOME",
+    default=Path(".podium"), show_default=True,
+    help="Folder of the store (podium.db, results/). Also set by PODIUM_HOME.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead.")
+param_option = click.option(
+    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+    help="A workflow parameter (repeatable); checked against the parameter's type hint.",
+)
+workers_option = click.option(
+    "--max-workers", type=int, default=None,
+    help="Most thread and coroutine tasks at once (default 32); process tasks are also "
+    "bounded by the CPU count.",
+)
+
+
+def existing_store(home: Path) -> SQLiteStore:
+    """The store under ``home``; for reading, it must already exist."""
+    if not (home / DATABASE_NAME).is_file():
+        fail(f"no podium store in {home} (no runs yet; --home or PODIUM_HOME picks another)")
+    with bad_input():
+        return SQLiteStore(home / DATABASE_NAME)
+
+
+def load(target: str, params: tuple[str, ...] | dict[str, Any], *,
+         from_text: bool = True) -> tuple[Target, dict[str, Any], Graph]:
+    """Load ``FILE[:NAME]`` and build its graph; exits with code 2 on bad input."""
+    with bad_input():
+        loaded = load_target(target)
+        given = parse_assignments(list(params)) if isinstance(params, tuple) else params
+        bound = loaded.bind(given, from_text=from_text)
+        return loaded, bound, loaded.build(bound)
+
+
+# -- the commands ----------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="podium")
+def main() -> None:
+    """podium: run AI workflows in parallel, durably, and resume them after a crash.
+
+    \b
+    Examples:
+      podium run examples/ml_pipeline.py
+      podium run flows.py:train -p epochs=3 --max-workers 8
+      podium runs list
+      podium logs RUN_ID train[0]
+      podium resume RUN_ID
+    """
+
+
+@main.command()
+@click.argument("target", metavar="FILE[:NAME]")
+@param_option
+@workers_option
+@home_option
+@json_option
+def run(target: str, params: tuple[str, ...], max_workers: int | None, home: Path,
+        as_json: bool) -> None:
+    """Run a workflow (or a module-level Orchestrator) found in FILE.
+
+    Shows live progress, then a summary. Exit code 0: succeeded; 1: failed;
+    2: bad input (nothing was run or stored); 130: interrupted with Ctrl-C.
+
+    \b
+    Examples:
+      podium run examples/ml_pipeline.py
+      podium run flows.py:score -p n=100 -p model=small
+      podium run flows.py --json > result.json
+    """
+    loaded, bound, graph = load(target, params)
+    with bad_input():
+        workers = check_max_workers(max_workers)
+    sys.exit(execute(
+        home, workers, len(graph), as_json,
+        lambda runner: runner.start(graph, source=loaded.source, params=bound),
+    ))
+
+
+@main.command()
+@click.argument("run_id")
+@workers_option
+@home_option
+@json_option
+def resume(run_id: str, max_workers: int | None, home: Path, as_json: bool) -> None:
+    """Finish a run whose process died (or that failed or was cancelled).
+
+    Succeeded tasks keep their results and are not run again; tasks that were in flight run
+    again as new attempts with the same idempotency key. Refused while the run's owner is
+    alive and heartbeating.
+
+    \b
+    Example:
+      podium resume 20261123-051200-3fa9c1
+    """
+    store = existing_store(home)
+    with bad_input():
+        record = store.get_run(run_id)
+        if record.source.startswith("<python>"):
+            raise RunError(
+                f"run {run_id} was started from Python, not from a file; resume it there with "
+                f"workflow.resume({run_id!r})"
+            )
+    store.close()
+    _loaded, _bound, graph = load(record.source, record.params, from_text=False)
+    with bad_input():
+        workers = check_max_workers(max_workers or record.max_workers)
+    sys.exit(execute(home, workers, len(graph), as_json,
+                     lambda runner: runner.resume(run_id, graph)))
+
+
+def execute(home: Path, max_workers: int, total: int, as_json: bool,
+            start: Callable[[Runner], Awaitable[RunResult]]) -> int:
+    """Run ``start`` with progress and signal handling; print the summary; the exit code."""
+    with bad_input():
+        store = open_store(home)
+    progress = None if as_json else LiveProgress(total)
+    runner = Runner(store, max_workers=max_workers, listeners=[progress] if progress else [])
+    interrupted: list[str] = []
+
+    async def drive() -> RunResult:
+        loop = asyncio.get_running_loop()
+
+        def on_signal(name: str) -> None:
+            if interrupted:  # a second Ctrl-C: leave now, without waiting for anything
+                err.print("interrupted again: exiting at once")
+                sys.stderr.flush()
+                os._exit(EXIT_INTERRUPTED)
+            interrupted.append(name)
+            err.print(f"\n{name}: cancelling the run (press Ctrl-C again to exit at once)")
+            runner.cancel(f"interrupted ({name})")
+
+        loop.add_signal_handler(signal.SIGINT, on_signal, "Ctrl-C")
+        loop.add_signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
+        return await start(runner)
+
+    with bad_input(), (progress or nullcontext()):
+        result = asyncio.run(drive())
+    tasks = store.load_tasks(result.run_id)
+    record = store.get_run(result.run_id)
+    store.close()
+    if as_json:
+        print(dumps(run_json(record, tasks)))
+    else:
+        out.print(tasks_table(tasks))
+        out.print(run_header(record))
+    if interrupted:
+        err.print(f"run {result.run_id} cancelled: {escape(interrupted[0])}")
+        return EXIT_INTERRUPTED
+    if result.state == "cancelled":
+        err.print(f"run {result.run_id} cancelled (podium cancel)")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+@main.command()
+@click.argument("target", metavar="FILE[:NAME]")
+@param_option
+def validate(target: str, params: tuple[str, ...]) -> None:
+    """Check a workflow without running it: it loads, its parameters fit, the graph is
+    acyclic and every dependency exists. Exit code 2 when it does not.
+
+    \b
+    Example:
+      podium validate examples/ml_pipeline.py -p seed=7
+    """
+    loaded, _bound, graph = load(target, params)
+    maps = sum(1 for node in graph if node.kind == "map")
+    extra = f", {maps} dynamic map(s) expanded at run time" if maps else ""
+    out.print(f"ok: {loaded.workflow_name} ({loaded.path.name}) has {len(graph)} tasks{extra}")
+
+
+@main.command()
+@click.argument("target", metavar="FILE[:NAME]")
+@param_option
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot"]), default="text",
+              show_default=True, help="text tree, Mermaid flowchart, or Graphviz dot.")
+def graph(target: str, params: tuple[str, ...], fmt: str) -> None:
+    """Print a workflow's task graph.
+
+    \b
+    Examples:
+      podium graph examples/ml_pipeline.py
+      podium graph examples/ml_pipeline.py --format dot | dot -Tpng > graph.png
+    """
+    _loaded, _bound, built = load(target, params)
+    render = {"text": graph_text, "mermaid": graph_mermaid, "dot": graph_dot}[fmt]
+    print(render(built))
+
+
+@main.group()
+def runs() -> None:
+    """List and inspect runs.
+
+    \b
+    Examples:
+      podium runs list
+      podium runs show RUN_ID --json
+    """
+
+
+@runs.command("list")
+@home_option
+@json_option
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def runs_list(home: Path, as_json: bool, limit: int) -> None:
+    """The most recent runs, newest first.
+
+    \b
+    Example:
+      podium runs list --limit 10
+    """
+    if not (home / DATABASE_NAME).is_file():
+        print("[]") if as_json else out.print(f"no runs yet in {home}")
+        return
+    store = existing_store(home)
+    records = store.list_runs(limit)
+    if as_json:
+        print(dumps([run_json(record) for record in records]))
+    else:
+        out.print(runs_table(records))
+
+
+@runs.command("show")
+@click.argument("run_id")
+@home_option
+@json_option
+def runs_show(run_id: str, home: Path, as_json: bool) -> None:
+    """One run: its state, parameters, and every task instance with its attempts.
+
+    \b
+    Example:
+      podium runs show 20261123-051200-3fa9c1
+    """
+    store = existing_store(home)
+    with bad_input():
+        record = store.get_run(run_id)
+    tasks = store.load_tasks(run_id)
+    if as_json:
+        print(dumps(run_json(record, tasks, store.load_attempts(run_id))))
+        return
+    out.print(run_header(record))
+    out.print(f"source: {record.source}   params: {dumps(record.params)}", markup=False)
+    out.print(tasks_table(tasks, limit=None))
+
+
+@main.command()
+@click.argument("run_id")
+@click.argument("task", required=False)
+@home_option
+def logs(run_id: str, task: str | None, home: Path) -> None:
+    """The captured logs of a run's attempts (or of one task's), with errors and tracebacks.
+
+    \b
+    Examples:
+      podium logs RUN_ID
+      podium logs RUN_ID "train[1]"
+    """
+    store = existing_store(home)
+    with bad_input():
+        store.get_run(run_id)
+        attempts = store.load_attempts(run_id, task)
+        if task is not None and not attempts:
+            names = [t.name for t in store.load_tasks(run_id)]
+            if task not in names:
+                raise RunError(
+                    f"run {run_id} has no task {task!r} (tasks: {', '.join(names[:20])})"
+                )
+    print_logs(out, attempts)
+
+
+@main.command()
+@click.argument("run_id")
+@home_option
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until the run has stopped.")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Seconds to wait with --wait.")
+def cancel(run_id: str, home: Path, wait: bool, timeout: float) -> None:
+    """Cancel a running run from another terminal: its owner stops it within a second or
+    two (nothing further starts; running attempts are cancelled or killed).
+
+    \b
+    Example:
+      podium cancel 20261123-051200-3fa9c1
+    """
+    store = existing_store(home)
+    with bad_input():
+        record = store.get_run(run_id)
+    if record.state in RUN_ENDED:
+        fail(f"run {run_id} has already ended ({record.state})")
+    try:
+        ensure_owner_gone(record)
+    except PodiumError:
+        pass  # the owner is alive: ask it
+    else:  # nobody runs it: mark it cancelled here
+        now = time.time()
+        store.commit(Batch(
+            run_update=RunUpdate(run_id, "cancelled", ended_at=now),
+            events=[EventRecord(run_id, now, "run_cancelled", detail="owner was gone")],
+        ))
+        out.print(f"run {run_id} had no live owner; marked cancelled")
+        return
+    store.request_cancel(run_id, time.time())
+    out.print(f"cancel requested for run {run_id} (owner pid {record.owner_pid} on "
+              f"{record.owner_host})")
+    if not wait:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = store.get_run(run_id).state
+        if state in RUN_ENDED:
+            out.print(f"run {run_id} is {state}")
+            return
+        time.sleep(0.2)
+    fail(f"run {run_id} did not stop within {timeout:.0f}s", EXIT_FAILED)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
