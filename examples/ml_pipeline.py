@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -35,12 +35,21 @@ CONFIGS: list[dict[str, Any]] = [
     {"name": "logreg-C0.1", "kind": "logistic_regression", "params": {"C": 0.1}},
     {"name": "logreg-C1", "kind": "logistic_regression", "params": {"C": 1.0}},
     {"name": "logreg-C10", "kind": "logistic_regression", "params": {"C": 10.0}},
-    {"name": "forest-100", "kind": "random_forest",
-     "params": {"n_estimators": 100, "max_depth": None}},
-    {"name": "forest-200-d6", "kind": "random_forest",
-     "params": {"n_estimators": 200, "max_depth": 6}},
-    {"name": "gboost-100-d2", "kind": "gradient_boosting",
-     "params": {"n_estimators": 100, "max_depth": 2, "learning_rate": 0.1}},
+    {
+        "name": "forest-100",
+        "kind": "random_forest",
+        "params": {"n_estimators": 100, "max_depth": None},
+    },
+    {
+        "name": "forest-200-d6",
+        "kind": "random_forest",
+        "params": {"n_estimators": 200, "max_depth": 6},
+    },
+    {
+        "name": "gboost-100-d2",
+        "kind": "gradient_boosting",
+        "params": {"n_estimators": 100, "max_depth": 2, "learning_rate": 0.1},
+    },
 ]
 
 Metric = Literal["f1", "roc_auc", "accuracy"]
@@ -70,8 +79,13 @@ def ingest(dataset: str) -> dict[str, Any]:
     bunch = getattr(datasets, f"load_{dataset}")()
     X = np.asarray(bunch.data, dtype=np.float64)
     y = np.asarray(bunch.target)
-    _log("loaded %s: %d rows, %d features, %d classes",
-         dataset, X.shape[0], X.shape[1], len(np.unique(y)))
+    _log(
+        "loaded %s: %d rows, %d features, %d classes",
+        dataset,
+        X.shape[0],
+        X.shape[1],
+        len(np.unique(y)),
+    )
     return {
         "name": dataset,
         "X": X,
@@ -82,8 +96,9 @@ def ingest(dataset: str) -> dict[str, Any]:
 
 
 @task
-def validate(raw: dict[str, Any], min_rows: int = 100,
-             min_class_ratio: float = 0.2) -> dict[str, Any]:
+def validate(
+    raw: dict[str, Any], min_rows: int = 100, min_class_ratio: float = 0.2
+) -> dict[str, Any]:
     """Check shape, missing values and class balance; raise ValueError when invalid."""
     X, y = raw["X"], raw["y"]
     problems = []
@@ -99,6 +114,7 @@ def validate(raw: dict[str, Any], min_rows: int = 100,
     if not np.isfinite(X[~np.isnan(X)]).all():
         problems.append("X contains infinite values")
     classes, counts = np.unique(y, return_counts=True)
+    per_class = dict(zip(classes.tolist(), counts.tolist(), strict=True))
     if len(classes) < 2:
         problems.append(f"need at least 2 classes, got {len(classes)}")
     else:
@@ -106,12 +122,11 @@ def validate(raw: dict[str, Any], min_rows: int = 100,
         if ratio < min_class_ratio:
             problems.append(
                 f"classes are too imbalanced: smallest/largest = {ratio:.2f} "
-                f"(< {min_class_ratio}); counts {dict(zip(classes.tolist(), counts.tolist()))}"
+                f"(< {min_class_ratio}); counts {per_class}"
             )
     if problems:
         raise ValueError(f"dataset {raw['name']!r} is invalid: " + "; ".join(problems))
-    _log("dataset %s is valid: shape %s, class counts %s",
-         raw["name"], X.shape, dict(zip(classes.tolist(), counts.tolist())))
+    _log("dataset %s is valid: shape %s, class counts %s", raw["name"], X.shape, per_class)
     return raw
 
 
@@ -125,8 +140,13 @@ def prepare(raw: dict[str, Any], test_size: float, seed: int) -> dict[str, Any]:
         raw["X"], raw["y"], test_size=test_size, random_state=seed, stratify=raw["y"]
     )
     scaler = StandardScaler().fit(X_train)
-    _log("split %d train / %d test rows (test_size=%s, seed=%d); scaler fitted on train",
-         len(y_train), len(y_test), test_size, seed)
+    _log(
+        "split %d train / %d test rows (test_size=%s, seed=%d); scaler fitted on train",
+        len(y_train),
+        len(y_test),
+        test_size,
+        seed,
+    )
     return {
         "dataset": raw["name"],
         "target_names": raw["target_names"],
@@ -161,8 +181,14 @@ def train(config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     model = make_model(config["kind"], config["params"], data["seed"])
     model.fit(data["X_train"], data["y_train"])
     seconds = time.perf_counter() - started
-    _log("%s: trained %s %s in %.2fs (worker pid %d)",
-         config["name"], config["kind"], config["params"], seconds, os.getpid())
+    _log(
+        "%s: trained %s %s in %.2fs (worker pid %d)",
+        config["name"],
+        config["kind"],
+        config["params"],
+        seconds,
+        os.getpid(),
+    )
     return {**config, "model": model, "fit_seconds": round(seconds, 3)}
 
 
@@ -201,20 +227,26 @@ def select_best(evaluations: list[dict[str, Any]], metric: str) -> dict[str, Any
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     order = [metric] + [m for m in METRICS if m != metric]
-    ranked = sorted(
-        evaluations, key=lambda e: ([-e["metrics"][m] for m in order], e["name"])
-    )
+    ranked = sorted(evaluations, key=lambda e: ([-e["metrics"][m] for m in order], e["name"]))
     winner = ranked[0]
-    _log("ranking by %s: %s", metric,
-         ", ".join(f"{e['name']}={e['metrics'][metric]}" for e in ranked))
+    _log(
+        "ranking by %s: %s",
+        metric,
+        ", ".join(f"{e['name']}={e['metrics'][metric]}" for e in ranked),
+    )
     _log("winner: %s %s", winner["name"], winner["metrics"])
-    return {"metric": metric, "winner": winner, "ranking": [e["name"] for e in ranked],
-            "candidates": evaluations}
+    return {
+        "metric": metric,
+        "winner": winner,
+        "ranking": [e["name"] for e in ranked],
+        "candidates": evaluations,
+    }
 
 
 @task
-def deploy(trained: list[dict[str, Any]], selection: dict[str, Any], data: dict[str, Any],
-           output_dir: str) -> dict[str, Any]:
+def deploy(
+    trained: list[dict[str, Any]], selection: dict[str, Any], data: dict[str, Any], output_dir: str
+) -> dict[str, Any]:
     """Write the winning model (scaler + estimator as one sklearn Pipeline) and its card."""
     import joblib
     import sklearn
@@ -255,8 +287,8 @@ def deploy(trained: list[dict[str, Any]], selection: dict[str, Any], data: dict[
             "name": data["dataset"],
             "classes": data["target_names"],
             "n_features": int(data["X_train"].shape[1]),
-            "n_train": int(len(data["y_train"])),
-            "n_test": int(len(data["y_test"])),
+            "n_train": len(data["y_train"]),
+            "n_test": len(data["y_test"]),
             "seed": data["seed"],
         },
         "artifact": {
@@ -266,14 +298,18 @@ def deploy(trained: list[dict[str, Any]], selection: dict[str, Any], data: dict[
             "sklearn_version": sklearn.__version__,
         },
         "run_id": run_id,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     temporary = card_path.with_name(f".{card_path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(card, indent=2) + "\n")
     os.replace(temporary, card_path)
     _log("deployed %s to %s (card: %s)", winner["name"], model_path, card_path)
-    return {"card": str(card_path), "model": str(model_path), "winner": winner["name"],
-            "metrics": winner["metrics"]}
+    return {
+        "card": str(card_path),
+        "model": str(model_path),
+        "winner": winner["name"],
+        "metrics": winner["metrics"],
+    }
 
 
 # -- the workflow --------------------------------------------------------------------------
@@ -289,8 +325,8 @@ def ml_pipeline(
 ):
     raw = validate(ingest(dataset))
     prepared = prepare(raw, test_size=test_size, seed=seed)
-    trained = train.map(CONFIGS, data=prepared)             # train[0] ... train[5]
-    evaluations = evaluate.map(trained, data=prepared)      # evaluate[0] ... evaluate[5]
+    trained = train.map(CONFIGS, data=prepared)  # train[0] ... train[5]
+    evaluations = evaluate.map(trained, data=prepared)  # evaluate[0] ... evaluate[5]
     selection = select_best(evaluations, metric=metric)
     return deploy(trained, selection, prepared, output_dir=output_dir)
 
@@ -301,8 +337,10 @@ if __name__ == "__main__":
     elapsed = time.perf_counter() - started
     print(f"run {result.run_id}: {result.state} in {elapsed:.1f}s")
     for name, outcome in result.tasks.items():
-        print(f"  {name:<14} {outcome.state:<10} attempts={outcome.attempts}"
-              + (f"  {outcome.error}" if outcome.error else ""))
+        print(
+            f"  {name:<14} {outcome.state:<10} attempts={outcome.attempts}"
+            + (f"  {outcome.error}" if outcome.error else "")
+        )
     if not result.ok:
         raise SystemExit(1)
     print(json.dumps(result.result, indent=2))

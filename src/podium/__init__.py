@@ -1,15 +1,15 @@
 """podium: orchestrate AI workflows and AI agents from Python.
 
-    from podium import task, workflow
+from podium import task, workflow
 
-    @task
-    def load() -> list[int]: ...
+@task
+def load() -> list[int]: ...
 
-    @workflow
-    def pipeline(n: int = 3):
-        return load()
+@workflow
+def pipeline(n: int = 3):
+    return load()
 
-    pipeline.run({"n": 5})
+pipeline.run({"n": 5})
 """
 
 from podium.errors import (

@@ -29,13 +29,19 @@ class Task:
     Subclasses may override ``execute(self)`` instead.
     """
 
-    def __init__(self, name: str, dependencies: Sequence[str] | None = None, *,
-                 fn: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        dependencies: Sequence[str] | None = None,
+        *,
+        fn: Callable[[], Any] | None = None,
+    ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise OptionError("name", name, "a task needs a non-empty name")
         if isinstance(dependencies, str):
-            raise OptionError("dependencies", dependencies,
-                              f"task {name!r}: dependencies must be a list of names")
+            raise OptionError(
+                "dependencies", dependencies, f"task {name!r}: dependencies must be a list of names"
+            )
         self.name = name
         self.dependencies = list(dependencies or [])
         self.fn = fn
@@ -53,8 +59,13 @@ class Task:
 class Orchestrator:
     """Holds tasks added with ``add_task`` and runs them with ``start()``."""
 
-    def __init__(self, name: str = "orchestrator", *, max_workers: int | None = None,
-                 home: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "orchestrator",
+        *,
+        max_workers: int | None = None,
+        home: str | Path | None = None,
+    ) -> None:
         self.name = name
         self.max_workers = check_max_workers(max_workers)
         self.home = home

@@ -40,6 +40,7 @@ from podium.store.sqlite import SQLiteStore
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+
 def _console(stderr: bool) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 160)
@@ -66,17 +67,26 @@ def bad_input() -> Iterator[None]:
 # -- shared options --------------------------------------------------------------------------
 
 home_option = click.option(
-    "--home", type=click.Path(file_okay=False, path_type=Path), envvar="PODIUM_HOME",
-    default=Path(".podium"), show_default=True,
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="PODIUM_HOME",
+    default=Path(".podium"),
+    show_default=True,
     help="Folder of the store (podium.db, results/). Also set by PODIUM_HOME.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead.")
 param_option = click.option(
-    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
     help="A workflow parameter (repeatable); checked against the parameter's type hint.",
 )
 workers_option = click.option(
-    "--max-workers", type=int, default=None,
+    "--max-workers",
+    type=int,
+    default=None,
     help="Most thread and coroutine tasks at once (default 32); process tasks are also "
     "bounded by the CPU count.",
 )
@@ -90,8 +100,9 @@ def existing_store(home: Path) -> SQLiteStore:
         return SQLiteStore(home / DATABASE_NAME)
 
 
-def load(target: str, params: tuple[str, ...] | dict[str, Any], *,
-         from_text: bool = True) -> tuple[Target, dict[str, Any], Graph]:
+def load(
+    target: str, params: tuple[str, ...] | dict[str, Any], *, from_text: bool = True
+) -> tuple[Target, dict[str, Any], Graph]:
     """Load ``FILE[:NAME]`` and build its graph; exits with code 2 on bad input."""
     with bad_input():
         loaded = load_target(target)
@@ -124,8 +135,9 @@ def main() -> None:
 @workers_option
 @home_option
 @json_option
-def run(target: str, params: tuple[str, ...], max_workers: int | None, home: Path,
-        as_json: bool) -> None:
+def run(
+    target: str, params: tuple[str, ...], max_workers: int | None, home: Path, as_json: bool
+) -> None:
     """Run a workflow (or a module-level Orchestrator) found in FILE.
 
     Shows live progress, then a summary. Exit code 0: succeeded; 1: failed;
@@ -140,10 +152,15 @@ def run(target: str, params: tuple[str, ...], max_workers: int | None, home: Pat
     loaded, bound, graph = load(target, params)
     with bad_input():
         workers = check_max_workers(max_workers)
-    sys.exit(execute(
-        home, workers, len(graph), as_json,
-        lambda runner: runner.start(graph, source=loaded.source, params=bound),
-    ))
+    sys.exit(
+        execute(
+            home,
+            workers,
+            len(graph),
+            as_json,
+            lambda runner: runner.start(graph, source=loaded.source, params=bound),
+        )
+    )
 
 
 @main.command()
@@ -174,12 +191,18 @@ def resume(run_id: str, max_workers: int | None, home: Path, as_json: bool) -> N
     _loaded, _bound, graph = load(record.source, record.params, from_text=False)
     with bad_input():
         workers = check_max_workers(max_workers or record.max_workers)
-    sys.exit(execute(home, workers, len(graph), as_json,
-                     lambda runner: runner.resume(run_id, graph)))
+    sys.exit(
+        execute(home, workers, len(graph), as_json, lambda runner: runner.resume(run_id, graph))
+    )
 
 
-def execute(home: Path, max_workers: int, total: int, as_json: bool,
-            start: Callable[[Runner], Awaitable[RunResult]]) -> int:
+def execute(
+    home: Path,
+    max_workers: int,
+    total: int,
+    as_json: bool,
+    start: Callable[[Runner], Awaitable[RunResult]],
+) -> int:
     """Run ``start`` with progress and signal handling; print the summary; the exit code."""
     with bad_input():
         store = open_store(home)
@@ -203,7 +226,7 @@ def execute(home: Path, max_workers: int, total: int, as_json: bool,
         loop.add_signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
         return await start(runner)
 
-    with bad_input(), (progress or nullcontext()):
+    with bad_input(), progress or nullcontext():
         result = asyncio.run(drive())
     tasks = store.load_tasks(result.run_id)
     record = store.get_run(result.run_id)
@@ -241,8 +264,14 @@ def validate(target: str, params: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("target", metavar="FILE[:NAME]")
 @param_option
-@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot"]), default="text",
-              show_default=True, help="text tree, Mermaid flowchart, or Graphviz dot.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "mermaid", "dot"]),
+    default="text",
+    show_default=True,
+    help="text tree, Mermaid flowchart, or Graphviz dot.",
+)
 def graph(target: str, params: tuple[str, ...], fmt: str) -> None:
     """Print a workflow's task graph.
 
@@ -340,10 +369,12 @@ def logs(run_id: str, task: str | None, home: Path) -> None:
 @main.command()
 @click.argument("run_id")
 @home_option
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait until the run has stopped.")
-@click.option("--timeout", type=float, default=60.0, show_default=True,
-              help="Seconds to wait with --wait.")
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="Wait until the run has stopped."
+)
+@click.option(
+    "--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait with --wait."
+)
 def cancel(run_id: str, home: Path, wait: bool, timeout: float) -> None:
     """Cancel a running run from another terminal: its owner stops it within a second or
     two (nothing further starts; running attempts are cancelled or killed).
@@ -363,15 +394,18 @@ def cancel(run_id: str, home: Path, wait: bool, timeout: float) -> None:
         pass  # the owner is alive: ask it
     else:  # nobody runs it: mark it cancelled here
         now = time.time()
-        store.commit(Batch(
-            run_update=RunUpdate(run_id, "cancelled", ended_at=now),
-            events=[EventRecord(run_id, now, "run_cancelled", detail="owner was gone")],
-        ))
+        store.commit(
+            Batch(
+                run_update=RunUpdate(run_id, "cancelled", ended_at=now),
+                events=[EventRecord(run_id, now, "run_cancelled", detail="owner was gone")],
+            )
+        )
         out.print(f"run {run_id} had no live owner; marked cancelled")
         return
     store.request_cancel(run_id, time.time())
-    out.print(f"cancel requested for run {run_id} (owner pid {record.owner_pid} on "
-              f"{record.owner_host})")
+    out.print(
+        f"cancel requested for run {run_id} (owner pid {record.owner_pid} on {record.owner_host})"
+    )
     if not wait:
         return
     deadline = time.monotonic() + timeout

@@ -19,7 +19,10 @@ _ENDED = {
     "task_upstream_failed": "upstream_failed",
 }
 _COLORS = {
-    "running": "cyan", "succeeded": "green", "failed": "red", "upstream_failed": "yellow",
+    "running": "cyan",
+    "succeeded": "green",
+    "failed": "red",
+    "upstream_failed": "yellow",
     "cancelled": "magenta",
 }
 
@@ -62,8 +65,9 @@ class StateCounts:
 class LiveProgress:
     """A listener for the engine: shows progress while the run goes."""
 
-    def __init__(self, total: int, *, stream: IO[str] | None = None,
-                 force_terminal: bool | None = None) -> None:
+    def __init__(
+        self, total: int, *, stream: IO[str] | None = None, force_terminal: bool | None = None
+    ) -> None:
         self.console = Console(file=stream, stderr=stream is None, force_terminal=force_terminal)
         self.counts = StateCounts(total)
         self.live = self.console.is_terminal
@@ -73,9 +77,13 @@ class LiveProgress:
     def __enter__(self) -> LiveProgress:
         if self.live:
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), TextColumn("{task.fields[states]}"),
-                console=self.console, transient=False,
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[states]}"),
+                console=self.console,
+                transient=False,
             )
             self._progress.start()
             self._bar = self._progress.add_task("run", total=self.counts.total, states="")
@@ -97,7 +105,9 @@ class LiveProgress:
     def _refresh(self) -> None:
         assert self._progress is not None
         self._progress.update(
-            self._bar, total=self.counts.total, completed=self.counts.finished,
+            self._bar,
+            total=self.counts.total,
+            completed=self.counts.finished,
             states=self.counts.summary(),
         )
 
@@ -107,7 +117,7 @@ class LiveProgress:
         detail = f": {event.detail}" if state == "failed" and event.detail else ""
         self.console.print(
             f"{elapsed:8.2f}s {state:<15} {event.task_name}{attempt}{detail}",
-            markup=False, highlight=False, soft_wrap=True,
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
-
-

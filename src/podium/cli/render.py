@@ -17,8 +17,13 @@ from podium.model.records import AttemptRecord, RunRecord, TaskRecord
 
 SUMMARY_ROWS = 40
 _STYLE = {
-    "succeeded": "green", "failed": "red", "upstream_failed": "yellow", "cancelled": "magenta",
-    "running": "cyan", "pending": "dim", "lost": "red",
+    "succeeded": "green",
+    "failed": "red",
+    "upstream_failed": "yellow",
+    "cancelled": "magenta",
+    "running": "cyan",
+    "pending": "dim",
+    "lost": "red",
 }
 
 
@@ -51,8 +56,11 @@ def tasks_table(tasks: list[TaskRecord], *, limit: int | None = SUMMARY_ROWS) ->
         shown = (important + [t for t in tasks if t.state == "succeeded"])[:limit]
     for task in shown:
         table.add_row(
-            escape(task.name), styled(task.state), str(task.attempts),
-            duration(task.started_at, task.ended_at), escape((task.error or "")[:120]),
+            escape(task.name),
+            styled(task.state),
+            str(task.attempts),
+            duration(task.started_at, task.ended_at),
+            escape((task.error or "")[:120]),
         )
     if len(shown) < len(tasks):
         counts = Counter(t.state for t in tasks)
@@ -76,14 +84,21 @@ def runs_table(runs: list[RunRecord]) -> Table:
         table.add_column(column)
     for run in runs:
         table.add_row(
-            run.run_id, escape(run.workflow), styled(run.state), timestamp(run.created_at),
-            duration(run.started_at, run.ended_at), f"{run.owner_pid}@{run.owner_host}",
+            run.run_id,
+            escape(run.workflow),
+            styled(run.state),
+            timestamp(run.created_at),
+            duration(run.started_at, run.ended_at),
+            f"{run.owner_pid}@{run.owner_host}",
         )
     return table
 
 
-def run_json(run: RunRecord, tasks: list[TaskRecord] | None = None,
-             attempts: list[AttemptRecord] | None = None) -> dict[str, Any]:
+def run_json(
+    run: RunRecord,
+    tasks: list[TaskRecord] | None = None,
+    attempts: list[AttemptRecord] | None = None,
+) -> dict[str, Any]:
     """A run as plain JSON (timestamps as UTC ISO strings)."""
     data = _dated(asdict(run))
     if tasks is not None:
@@ -154,8 +169,9 @@ def graph_mermaid(graph: Graph) -> str:
     lines = ["flowchart TD"]
     for name, node in graph.nodes.items():
         label = name.replace('"', "'")
-        lines.append(f'    {ids[name]}["{label}"]' if node.kind != "map"
-                     else f'    {ids[name]}[["{label}"]]')
+        lines.append(
+            f'    {ids[name]}["{label}"]' if node.kind != "map" else f'    {ids[name]}[["{label}"]]'
+        )
     for name, node in graph.nodes.items():
         for dep in node.deps:
             lines.append(f"    {ids[dep]} --> {ids[name]}")

@@ -187,8 +187,13 @@ class Engine:
             return []
         children = [
             Node(
-                task=node.task, kind="call", args=(item,), kwargs=node.kwargs,
-                name=f"{node.name}[{index}]", deps=list(node.deps), map_index=index,
+                task=node.task,
+                kind="call",
+                args=(item,),
+                kwargs=node.kwargs,
+                name=f"{node.name}[{index}]",
+                deps=list(node.deps),
+                map_index=index,
                 has_handles=node.has_handles,
             )
             for index, item in enumerate(items)
@@ -204,8 +209,12 @@ class Engine:
 
     def _task_record(self, node: Node) -> TaskRecord:
         return TaskRecord(
-            run_id=self._run_id, name=node.name, task=node.task_name, deps=list(node.deps),
-            map_index=node.map_index, idempotency_key=idempotency_key(self._run_id, node.name),
+            run_id=self._run_id,
+            name=node.name,
+            task=node.task_name,
+            deps=list(node.deps),
+            map_index=node.map_index,
+            idempotency_key=idempotency_key(self._run_id, node.name),
             isolation=node.isolation,
         )
 
@@ -226,8 +235,15 @@ class Engine:
     def _upstream_failed(self, names: list[str], batch: Batch, now: float) -> None:
         for name in names:
             batch.task_updates.append(
-                ("upstream_failed", self._attempts.get(name, 0), None, now, None,
-                 self._run_id, name)
+                (
+                    "upstream_failed",
+                    self._attempts.get(name, 0),
+                    None,
+                    now,
+                    None,
+                    self._run_id,
+                    name,
+                )
             )
             batch.events.append(EventRecord(self._run_id, now, "task_upstream_failed", name))
 
@@ -264,11 +280,19 @@ class Engine:
         task: Any = node.task
         self._next_key += 1
         return Work(
-            key=self._next_key, run_id=self._run_id, task_name=node.name, attempt=attempt,
+            key=self._next_key,
+            run_id=self._run_id,
+            task_name=node.name,
+            attempt=attempt,
             idempotency_key=idempotency_key(self._run_id, node.name),
-            isolation=task.isolation, fn=task.fn, args=args, kwargs=kwargs,
-            map_index=node.map_index, command=getattr(task, "command", None),
-            env=getattr(task, "env", None), cwd=getattr(task, "cwd", None),
+            isolation=task.isolation,
+            fn=task.fn,
+            args=args,
+            kwargs=kwargs,
+            map_index=node.map_index,
+            command=getattr(task, "command", None),
+            env=getattr(task, "env", None),
+            cwd=getattr(task, "cwd", None),
         )
 
     def _settle(self, outcome: Outcome, batch: Batch) -> None:
@@ -290,8 +314,15 @@ class Engine:
             self._errors[name] = outcome.error or "failed"
         batch.attempts_ended.append(
             AttemptRecord(
-                run_id, name, work.attempt, state, outcome.started_at, outcome.ended_at,
-                outcome.error, outcome.traceback, outcome.logs,
+                run_id,
+                name,
+                work.attempt,
+                state,
+                outcome.started_at,
+                outcome.ended_at,
+                outcome.error,
+                outcome.traceback,
+                outcome.logs,
             )
         )
         batch.task_updates.append((state, work.attempt, None, now, outcome.error, run_id, name))
@@ -370,7 +401,10 @@ class Engine:
         plan = self._plan
         tasks = {
             name: TaskResult(
-                name, state, self._attempts.get(name, 0), self._values.get(name),
+                name,
+                state,
+                self._attempts.get(name, 0),
+                self._values.get(name),
                 self._errors.get(name),
             )
             for name, state in plan.state.items()

@@ -29,17 +29,28 @@ def call(work: Work) -> Outcome:
         return failure(work, error, started, context)
     finally:
         leave_context(token)
-    return Outcome(work, True, value, logs=joined(context), started_at=started,
-                   ended_at=time.time())
+    return Outcome(
+        work, True, value, logs=joined(context), started_at=started, ended_at=time.time()
+    )
 
 
-def failure(work: Work, error: BaseException, started: float,
-            context: TaskContext | None = None, extra_logs: str = "") -> Outcome:
+def failure(
+    work: Work,
+    error: BaseException,
+    started: float,
+    context: TaskContext | None = None,
+    extra_logs: str = "",
+) -> Outcome:
     """The Outcome of an attempt that raised ``error``."""
     logs = joined(context) if context is not None else ""
     return Outcome(
-        work, False, error=describe(error), traceback=traceback.format_exc(),
-        logs=logs + extra_logs, started_at=started, ended_at=time.time(),
+        work,
+        False,
+        error=describe(error),
+        traceback=traceback.format_exc(),
+        logs=logs + extra_logs,
+        started_at=started,
+        ended_at=time.time(),
     )
 
 

@@ -22,9 +22,8 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, *, processes: int | None = None, start_method: str = "spawn") -> None:
+    def __init__(self, *, processes: int | None = None) -> None:
         self.processes = processes or os.cpu_count() or 1
-        self._start_method = start_method
         self._threads = DaemonThreadPool()
         self._pool: ProcessPool | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -71,7 +70,7 @@ class LocalExecutor:
 
     def _process_pool(self) -> ProcessPool:
         if self._pool is None:
-            self._pool = ProcessPool(self.processes, self._report, self._loop, self._start_method)
+            self._pool = ProcessPool(self.processes, self._report, self._loop)
         return self._pool
 
     def _run_thread(self, work: Work) -> None:
@@ -87,13 +86,25 @@ class LocalExecutor:
         try:
             value = await work.fn(*work.args, **work.kwargs)  # type: ignore[misc]
         except asyncio.CancelledError:
-            outcome = Outcome(work, False, cancelled=True, error="cancelled",
-                              started_at=started, ended_at=time.time())
+            outcome = Outcome(
+                work,
+                False,
+                cancelled=True,
+                error="cancelled",
+                started_at=started,
+                ended_at=time.time(),
+            )
         except BaseException as error:
             outcome = failure(work, error, started, context)
         else:
-            outcome = Outcome(work, True, value, started_at=started, ended_at=time.time(),
-                              logs="\n".join(context.captured_lines()))
+            outcome = Outcome(
+                work,
+                True,
+                value,
+                started_at=started,
+                ended_at=time.time(),
+                logs="\n".join(context.captured_lines()),
+            )
         finally:
             leave_context(token)
             self._tasks.pop(work.key, None)
@@ -104,8 +115,14 @@ class LocalExecutor:
         try:
             outcome = await run_shell(work)
         except asyncio.CancelledError:  # cancelled before the command started
-            outcome = Outcome(work, False, cancelled=True, error="cancelled",
-                              started_at=started, ended_at=time.time())
+            outcome = Outcome(
+                work,
+                False,
+                cancelled=True,
+                error="cancelled",
+                started_at=started,
+                ended_at=time.time(),
+            )
         finally:
             self._tasks.pop(work.key, None)
         self._report(outcome)

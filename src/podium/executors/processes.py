@@ -9,37 +9,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from multiprocessing.connection import Connection
 
 from podium.errors import WorkerLostError
 from podium.executors.invoke import describe
-from podium.executors.worker import decode_outcome, encode_work, worker_main
+from podium.executors.worker import decode_outcome, encode_work
 from podium.model.attempts import Outcome, Work
 
 log = logging.getLogger(__name__)
 
 
 class _Worker:
-    def __init__(self, context: Any, parent_pid: int) -> None:
-        self.conn, child = multiprocessing.Pipe(duplex=True)
-        self.process = context.Process(
-            target=worker_main, args=(child, parent_pid), daemon=True, name="podium-worker"
+    """One worker process: started with ``python -c`` (no re-import of the caller's main
+    module, so scripts need no ``if __name__ == "__main__"`` guard), in its own session,
+    talking over a socket pair."""
+
+    def __init__(self) -> None:
+        parent, child = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _ENTRY, str(child.fileno()), str(os.getpid())],
+            pass_fds=(child.fileno(),),
+            start_new_session=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
         )
-        self.process.start()
         child.close()
+        self.conn = Connection(parent.detach())
         self.work: Work | None = None
         self.payload_started = 0.0
         self.cancelled = False
 
     @property
     def pid(self) -> int:
-        return int(self.process.pid)
+        return self.process.pid
 
     def kill(self) -> None:
         for kill in (os.killpg, os.kill):
@@ -49,16 +61,30 @@ class _Worker:
             except (ProcessLookupError, PermissionError):
                 continue
 
+    def reap(self, timeout: float) -> int | None:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+_ENTRY = (
+    "import sys; from podium.executors.worker import main; main(int(sys.argv[1]), int(sys.argv[2]))"
+)
+
 
 class ProcessPool:
     """At most ``size`` workers, started on first use and kept warm for the run."""
 
-    def __init__(self, size: int, report: Callable[[Outcome], None],
-                 loop: asyncio.AbstractEventLoop, start_method: str = "spawn") -> None:
+    def __init__(
+        self,
+        size: int,
+        report: Callable[[Outcome], None],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.size = max(1, size)
         self._report = report
         self._loop = loop
-        self._context = multiprocessing.get_context(start_method)
         self._workers: list[_Worker] = []
         self._idle: deque[_Worker] = deque()
         self._backlog: deque[tuple[Work, bytes]] = deque()
@@ -69,7 +95,7 @@ class ProcessPool:
             self._idle.append(self._spawn())
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._context, os.getpid())
+        worker = _Worker()
         self._workers.append(worker)
         self._loop.add_reader(worker.conn.fileno(), self._readable, worker)
         return worker
@@ -78,8 +104,15 @@ class ProcessPool:
         try:
             payload = encode_work(work)
         except Exception as error:
-            self._report(Outcome(work, False, error=f"cannot pickle the task: {describe(error)}",
-                                 started_at=time.time(), ended_at=time.time()))
+            self._report(
+                Outcome(
+                    work,
+                    False,
+                    error=f"cannot pickle the task: {describe(error)}",
+                    started_at=time.time(),
+                    ended_at=time.time(),
+                )
+            )
             return
         if not self._workers:
             self.warm()
@@ -122,21 +155,32 @@ class ProcessPool:
         self._loop.remove_reader(worker.conn.fileno())
         worker.conn.close()
         worker.kill()
-        worker.process.join(timeout=1.0)
+        worker.reap(timeout=1.0)
+        code = worker.process.returncode
         if worker in self._workers:
             self._workers.remove(worker)
         if worker in self._idle:
             self._idle.remove(worker)
         work = worker.work
         if work is not None:
-            code = worker.process.exitcode
             if worker.cancelled:
-                outcome = Outcome(work, False, cancelled=True, error="cancelled",
-                                  started_at=worker.payload_started, ended_at=time.time())
+                outcome = Outcome(
+                    work,
+                    False,
+                    cancelled=True,
+                    error="cancelled",
+                    started_at=worker.payload_started,
+                    ended_at=time.time(),
+                )
             else:
                 error = WorkerLostError(f"exit code {code}")
-                outcome = Outcome(work, False, error=describe(error),
-                                  started_at=worker.payload_started, ended_at=time.time())
+                outcome = Outcome(
+                    work,
+                    False,
+                    error=describe(error),
+                    started_at=worker.payload_started,
+                    ended_at=time.time(),
+                )
             self._report(outcome)
         if self._backlog:
             self._next(self._spawn())
@@ -145,8 +189,16 @@ class ProcessPool:
         for index, (queued, _payload) in enumerate(self._backlog):
             if queued is work:
                 del self._backlog[index]
-                self._report(Outcome(work, False, cancelled=True, error="cancelled",
-                                     started_at=time.time(), ended_at=time.time()))
+                self._report(
+                    Outcome(
+                        work,
+                        False,
+                        cancelled=True,
+                        error="cancelled",
+                        started_at=time.time(),
+                        ended_at=time.time(),
+                    )
+                )
                 return True
         for worker in self._workers:
             if worker.work is work:
@@ -164,7 +216,7 @@ class ProcessPool:
                 pass
             worker.kill()
         for worker in self._workers:
-            worker.process.join(timeout=2.0)
+            worker.reap(timeout=2.0)
             worker.conn.close()
         self._workers.clear()
         self._idle.clear()

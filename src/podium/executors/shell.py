@@ -20,8 +20,10 @@ def shell_environment(work: Work) -> dict[str, str]:
     env = dict(os.environ)
     env.update(work.env or {})
     env.update(
-        PODIUM_RUN_ID=work.run_id, PODIUM_TASK=work.task_name,
-        PODIUM_ATTEMPT=str(work.attempt), PODIUM_IDEMPOTENCY_KEY=work.idempotency_key,
+        PODIUM_RUN_ID=work.run_id,
+        PODIUM_TASK=work.task_name,
+        PODIUM_ATTEMPT=str(work.attempt),
+        PODIUM_IDEMPOTENCY_KEY=work.idempotency_key,
     )
     return env
 
@@ -32,12 +34,15 @@ async def run_shell(work: Work) -> Outcome:
     try:
         command = render_command(work.command or "", work.kwargs)
         process = await asyncio.create_subprocess_shell(
-            command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            start_new_session=True, env=shell_environment(work), cwd=work.cwd,
+            command,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            env=shell_environment(work),
+            cwd=work.cwd,
         )
     except Exception as error:
-        return Outcome(work, False, error=describe(error), started_at=started,
-                       ended_at=time.time())
+        return Outcome(work, False, error=describe(error), started_at=started, ended_at=time.time())
     lines: list[str] = []
     stdout: list[str] = []
     try:
@@ -48,18 +53,31 @@ async def run_shell(work: Work) -> Outcome:
         code = await process.wait()
     except asyncio.CancelledError:
         await _terminate(process)
-        return Outcome(work, False, cancelled=True, error="cancelled", logs="\n".join(lines),
-                       started_at=started, ended_at=time.time())
+        return Outcome(
+            work,
+            False,
+            cancelled=True,
+            error="cancelled",
+            logs="\n".join(lines),
+            started_at=started,
+            ended_at=time.time(),
+        )
     logs = "\n".join(lines)
     if code != 0:
-        return Outcome(work, False, error=describe(ShellCommandError(command, code)), logs=logs,
-                       started_at=started, ended_at=time.time())
-    return Outcome(work, True, "".join(stdout), logs=logs, started_at=started,
-                   ended_at=time.time())
+        return Outcome(
+            work,
+            False,
+            error=describe(ShellCommandError(command, code)),
+            logs=logs,
+            started_at=started,
+            ended_at=time.time(),
+        )
+    return Outcome(work, True, "".join(stdout), logs=logs, started_at=started, ended_at=time.time())
 
 
-async def _collect(stream: asyncio.StreamReader | None, lines: list[str],
-                   keep: list[str] | None, prefix: str) -> None:
+async def _collect(
+    stream: asyncio.StreamReader | None, lines: list[str], keep: list[str] | None, prefix: str
+) -> None:
     if stream is None:
         return
     async for raw in stream:

@@ -1,8 +1,8 @@
 """The main loop of a worker process: receive an attempt, run it, send its outcome back.
 
-The worker leads its own process group (so it and everything it starts can be killed
-together), dies with its parent (Linux: PR_SET_PDEATHSIG), and ignores SIGINT (Ctrl-C is the
-parent's to handle). Payloads are cloudpickle bytes over a multiprocessing pipe.
+The worker is started in its own session by the pool (so it and everything it starts can be
+killed together), dies with its parent (Linux: PR_SET_PDEATHSIG), and ignores SIGINT (Ctrl-C
+is the parent's to handle). Payloads are cloudpickle bytes over a socket pair.
 """
 
 from __future__ import annotations
@@ -31,9 +31,13 @@ def _die_with_parent() -> None:
         pass
 
 
-def worker_main(conn: Connection, parent_pid: int) -> None:
-    """Serve attempts until the pipe closes."""
-    os.setsid()
+def main(fd: int, parent_pid: int) -> None:
+    """Serve attempts over the socket ``fd`` until it closes (the worker's entry point)."""
+    serve(Connection(fd), parent_pid)
+
+
+def serve(conn: Connection, parent_pid: int) -> None:
+    """Serve attempts until the connection closes."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() != parent_pid:  # the parent died before we set the death signal
@@ -52,8 +56,9 @@ def run_payload(payload: bytes) -> bytes:
     try:
         work: Work = cloudpickle.loads(payload)
     except BaseException as error:
-        return _pickled_failure(f"cannot unpickle the task in the worker: {describe(error)}",
-                                started)
+        return _pickled_failure(
+            f"cannot unpickle the task in the worker: {describe(error)}", started
+        )
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         outcome = call(work)
@@ -69,8 +74,14 @@ def run_payload(payload: bytes) -> bytes:
 
 
 def _pickled_failure(error: str, started: float, logs: str = "") -> bytes:
-    outcome = Outcome(None, False, error=error, logs=logs, started_at=started,  # type: ignore[arg-type]
-                      ended_at=time.time())
+    outcome = Outcome(
+        None,  # type: ignore[arg-type]  # the parent reattaches its Work
+        False,
+        error=error,
+        logs=logs,
+        started_at=started,
+        ended_at=time.time(),
+    )
     return cloudpickle.dumps(outcome)
 
 
@@ -84,5 +95,3 @@ def decode_outcome(data: bytes, work: Work) -> Outcome:
 def encode_work(work: Work) -> bytes:
     """The parent's side: ``work`` as bytes for a worker (raises if it cannot be pickled)."""
     return cloudpickle.dumps(work)
-
-

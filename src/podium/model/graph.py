@@ -116,7 +116,7 @@ def find_cycle(nodes: Iterable[str], downstream: dict[str, list[str]]) -> list[s
                 color[path.pop()] = BLACK
                 continue
             if color[child] == GREY:
-                cycle = path[path.index(child):]
+                cycle = path[path.index(child) :]
                 start = min(range(len(cycle)), key=lambda i: rank[cycle[i]])
                 cycle = cycle[start:] + cycle[:start]
                 return [*cycle, cycle[0]]

@@ -87,12 +87,19 @@ def _coerce(parameter: Parameter, value: Any, from_text: bool) -> Any:
         return TypeAdapter(parameter.annotation).validate_python(value)
     except ValidationError as error:
         reason = error.errors()[0].get("msg", "invalid value")
-        type_name = getattr(parameter.annotation, "__name__", str(parameter.annotation))
+        type_name = _type_name(parameter.annotation)
         raise ParameterError(parameter.name, value, f"expected {type_name}: {reason}") from None
     except Exception as error:  # a type pydantic cannot validate: accept as given
         if "schema" in type(error).__name__.lower():
             return value
         raise
+
+
+def _type_name(annotation: Any) -> str:
+    """``int`` for classes; ``Literal['a', 'b']`` or ``list[int]`` for other hints."""
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
 
 
 def _from_text(value: Any) -> Any:

@@ -11,7 +11,13 @@ from typing import Any
 RUN_STATES = ("pending", "running", "succeeded", "failed", "cancelled")
 RUN_ENDED = frozenset({"succeeded", "failed", "cancelled"})
 TASK_STATES = (
-    "pending", "ready", "running", "succeeded", "failed", "cancelled", "upstream_failed",
+    "pending",
+    "ready",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "upstream_failed",
 )
 TASK_ENDED = frozenset({"succeeded", "failed", "cancelled", "upstream_failed"})
 
@@ -108,8 +114,13 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(
-            self.new_tasks or self.attempts_started or self.attempts_ended or self.task_updates
-            or self.results or self.events or self.run_update
+            self.new_tasks
+            or self.attempts_started
+            or self.attempts_ended
+            or self.task_updates
+            or self.results
+            or self.events
+            or self.run_update
         )
 
 

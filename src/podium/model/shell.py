@@ -30,8 +30,9 @@ class ShellTask:
     is_coroutine = False
     tags: tuple[str, ...] = ()
 
-    def __init__(self, command: str, *, name: str | None, env: Mapping[str, str] | None,
-                 cwd: str | None) -> None:
+    def __init__(
+        self, command: str, *, name: str | None, env: Mapping[str, str] | None, cwd: str | None
+    ) -> None:
         if not isinstance(command, str) or not command.strip():
             raise OptionError("command", command, "a shell task needs a non-empty command line")
         self.command = command
@@ -44,7 +45,12 @@ class ShellTask:
         """Run the command now, in this process; return its stdout (raises ShellCommandError)."""
         command = render_command(self.command, fields)
         completed = subprocess.run(
-            command, shell=True, capture_output=True, text=True, env=self.env, cwd=self.cwd,
+            command,
+            shell=True,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.cwd,
             check=False,
         )
         if completed.returncode != 0:
@@ -52,8 +58,14 @@ class ShellTask:
         return completed.stdout
 
 
-def shell(command: str, *, name: str | None = None, env: Mapping[str, str] | None = None,
-          cwd: str | None = None, **fields: Any) -> Any:
+def shell(
+    command: str,
+    *,
+    name: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    **fields: Any,
+) -> Any:
     """A shell task: runs ``command`` in its own process group; exit code 0 means success.
 
     stdout and stderr go to the attempt's log; the result is the command's stdout (a str).

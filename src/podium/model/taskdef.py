@@ -54,8 +54,10 @@ class TaskDef:
             raise OptionError("isolation", isolation, f"must be one of {', '.join(ISOLATIONS)}")
         if self.is_coroutine and isolation not in ("async",):
             raise OptionError(
-                "isolation", isolation, f"task {self.name!r} is a coroutine function; it runs "
-                "on the engine's event loop (isolation='async')"
+                "isolation",
+                isolation,
+                f"task {self.name!r} is a coroutine function; it runs "
+                "on the engine's event loop (isolation='async')",
             )
         if not self.is_coroutine and isolation == "async":
             raise OptionError(
@@ -73,8 +75,9 @@ class TaskDef:
         name = None if self._takes_name else kwargs.pop("name", None)
         return builder.add_call(self, args, kwargs, name)
 
-    def map(self, over: Iterable[Any] | Handle, /, *, name: str | None = None,
-            **constants: Any) -> Any:
+    def map(
+        self, over: Iterable[Any] | Handle, /, *, name: str | None = None, **constants: Any
+    ) -> Any:
         """Fan out: one node per element of ``over``; downstream tasks receive a list.
 
         ``over`` is a literal iterable or the handle of an upstream task whose result is

@@ -52,8 +52,12 @@ def new_run_id() -> str:
 def task_records(run_id: str, graph: Graph) -> list[TaskRecord]:
     return [
         TaskRecord(
-            run_id=run_id, name=node.name, task=node.task_name, deps=list(node.deps),
-            map_index=node.map_index, idempotency_key=idempotency_key(run_id, node.name),
+            run_id=run_id,
+            name=node.name,
+            task=node.task_name,
+            deps=list(node.deps),
+            map_index=node.map_index,
+            idempotency_key=idempotency_key(run_id, node.name),
             isolation=node.isolation,
         )
         for node in graph
@@ -88,8 +92,12 @@ class Runner:
 
     def _engine_for(self) -> Engine:
         engine = Engine(
-            self.store, self._executor_factory(), max_workers=self.max_workers,
-            cpus=os.cpu_count() or 1, owner=this_process(), listeners=self._listeners,
+            self.store,
+            self._executor_factory(),
+            max_workers=self.max_workers,
+            cpus=os.cpu_count() or 1,
+            owner=this_process(),
+            listeners=self._listeners,
             heartbeat_interval=self._heartbeat_interval,
         )
         if self._cancel_reason is not None:
@@ -104,9 +112,16 @@ class Runner:
         owner = this_process()
         now = time.time()
         run = RunRecord(
-            run_id=run_id or new_run_id(), workflow=graph.workflow, source=source,
-            params=params, state="pending", owner_pid=owner.pid, owner_host=owner.host,
-            heartbeat_at=now, created_at=now, max_workers=self.max_workers,
+            run_id=run_id or new_run_id(),
+            workflow=graph.workflow,
+            source=source,
+            params=params,
+            state="pending",
+            owner_pid=owner.pid,
+            owner_host=owner.host,
+            heartbeat_at=now,
+            created_at=now,
+            max_workers=self.max_workers,
         )
         self.store.create_run(run, task_records(run.run_id, graph))
         return await self._engine_for().run(run, graph)

@@ -88,8 +88,9 @@ class Workflow(WorkflowDef):
         finally:
             store.close()
 
-    def resume(self, run_id: str, *, max_workers: int | None = None,
-               home: str | Path | None = None) -> RunResult:
+    def resume(
+        self, run_id: str, *, max_workers: int | None = None, home: str | Path | None = None
+    ) -> RunResult:
         """Finish run ``run_id`` of this workflow (see ``podium resume``)."""
 
         async def resume() -> RunResult:

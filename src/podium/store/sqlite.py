@@ -125,8 +125,15 @@ class SQLiteStore:
     def commit(self, batch: Batch) -> None:
         """Apply every change of ``batch`` in one transaction."""
         results = [
-            (run_id, name, encoded.encoding, encoded.data, encoded.path, encoded.sha256,
-             encoded.size)
+            (
+                run_id,
+                name,
+                encoded.encoding,
+                encoded.data,
+                encoded.path,
+                encoded.sha256,
+                encoded.size,
+            )
             for run_id, name, value in batch.results
             for encoded in (encode_result(value, self.results_dir),)
         ]
@@ -147,8 +154,16 @@ class SQLiteStore:
                     "UPDATE attempts SET state = ?, ended_at = ?, error = ?, traceback = ?, "
                     "logs = ? WHERE run_id = ? AND task_name = ? AND attempt = ?",
                     [
-                        (a.state, a.ended_at, a.error, a.traceback, a.logs, a.run_id,
-                         a.task_name, a.attempt)
+                        (
+                            a.state,
+                            a.ended_at,
+                            a.error,
+                            a.traceback,
+                            a.logs,
+                            a.run_id,
+                            a.task_name,
+                            a.attempt,
+                        )
                         for a in batch.attempts_ended
                     ],
                 )
@@ -170,8 +185,10 @@ class SQLiteStore:
                 db.executemany(
                     "INSERT INTO events (run_id, at, kind, task_name, attempt, detail) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(e.run_id, e.at, e.kind, e.task_name, e.attempt, e.detail)
-                     for e in batch.events],
+                    [
+                        (e.run_id, e.at, e.kind, e.task_name, e.attempt, e.detail)
+                        for e in batch.events
+                    ],
                 )
             update = batch.run_update
             if update is not None:
@@ -204,8 +221,9 @@ class SQLiteStore:
         pending again. Raises RunNotFoundError, RunNotResumableError (run succeeded).
         """
         with self._transaction("IMMEDIATE") as db:
-            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?",
-                             (run_id,)).fetchone()
+            row = db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
             if row is None:
                 raise RunNotFoundError(run_id)
             run = _run_record(row)
@@ -234,15 +252,19 @@ class SQLiteStore:
                 (run_id, at, f"{owner} took over from {run.owner_pid} on {run.owner_host}"),
             )
         run.state, run.owner_pid, run.owner_host, run.heartbeat_at = (
-            "running", owner.pid, owner.host, at,
+            "running",
+            owner.pid,
+            owner.host,
+            at,
         )
         return run
 
     def request_cancel(self, run_id: str, at: float) -> RunRecord:
         """Ask the owner of ``run_id`` to cancel it (raises RunNotFoundError)."""
         with self._transaction("IMMEDIATE") as db:
-            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?",
-                             (run_id,)).fetchone()
+            row = db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
             if row is None:
                 raise RunNotFoundError(run_id)
             db.execute("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
@@ -323,9 +345,19 @@ def _statements(script: str) -> list[str]:
 
 def _run_row(run: RunRecord) -> tuple[Any, ...]:
     return (
-        run.run_id, run.workflow, run.source, json.dumps(run.params, default=repr), run.state,
-        run.owner_pid, run.owner_host, run.heartbeat_at, run.created_at, run.started_at,
-        run.ended_at, int(run.cancel_requested), run.max_workers,
+        run.run_id,
+        run.workflow,
+        run.source,
+        json.dumps(run.params, default=repr),
+        run.state,
+        run.owner_pid,
+        run.owner_host,
+        run.heartbeat_at,
+        run.created_at,
+        run.started_at,
+        run.ended_at,
+        int(run.cancel_requested),
+        run.max_workers,
     )
 
 
@@ -338,8 +370,17 @@ def _run_record(row: tuple[Any, ...]) -> RunRecord:
 
 def _task_row(task: TaskRecord) -> tuple[Any, ...]:
     return (
-        task.run_id, task.name, task.task, json.dumps(task.deps), task.state, task.map_index,
-        task.attempts, task.idempotency_key, task.isolation, task.started_at, task.ended_at,
+        task.run_id,
+        task.name,
+        task.task,
+        json.dumps(task.deps),
+        task.state,
+        task.map_index,
+        task.attempts,
+        task.idempotency_key,
+        task.isolation,
+        task.started_at,
+        task.ended_at,
         task.error,
     )
 
@@ -352,6 +393,13 @@ def _task_record(row: tuple[Any, ...]) -> TaskRecord:
 
 def _attempt_row(attempt: AttemptRecord) -> tuple[Any, ...]:
     return (
-        attempt.run_id, attempt.task_name, attempt.attempt, attempt.state, attempt.started_at,
-        attempt.ended_at, attempt.error, attempt.traceback, attempt.logs,
+        attempt.run_id,
+        attempt.task_name,
+        attempt.attempt,
+        attempt.state,
+        attempt.started_at,
+        attempt.ended_at,
+        attempt.error,
+        attempt.traceback,
+        attempt.logs,
     )
