@@ -83,6 +83,15 @@ param_option = click.option(
     metavar="KEY=VALUE",
     help="A workflow parameter (repeatable); checked against the parameter's type hint.",
 )
+synchronous_option = click.option(
+    "--synchronous",
+    type=click.Choice(["normal", "full"]),
+    default="normal",
+    envvar="PODIUM_SYNCHRONOUS",
+    show_default=True,
+    help="SQLite durability: normal survives a crash of podium (kill -9); full also "
+    "survives a power cut, at a cost per commit.",
+)
 workers_option = click.option(
     "--max-workers",
     type=int,
@@ -134,9 +143,15 @@ def main() -> None:
 @param_option
 @workers_option
 @home_option
+@synchronous_option
 @json_option
 def run(
-    target: str, params: tuple[str, ...], max_workers: int | None, home: Path, as_json: bool
+    target: str,
+    params: tuple[str, ...],
+    max_workers: int | None,
+    home: Path,
+    synchronous: str,
+    as_json: bool,
 ) -> None:
     """Run a workflow (or a module-level Orchestrator) found in FILE.
 
@@ -155,6 +170,7 @@ def run(
     sys.exit(
         execute(
             home,
+            synchronous,
             workers,
             len(graph),
             as_json,
@@ -167,8 +183,11 @@ def run(
 @click.argument("run_id")
 @workers_option
 @home_option
+@synchronous_option
 @json_option
-def resume(run_id: str, max_workers: int | None, home: Path, as_json: bool) -> None:
+def resume(
+    run_id: str, max_workers: int | None, home: Path, synchronous: str, as_json: bool
+) -> None:
     """Finish a run whose process died (or that failed or was cancelled).
 
     Succeeded tasks keep their results and are not run again; tasks that were in flight run
@@ -192,12 +211,20 @@ def resume(run_id: str, max_workers: int | None, home: Path, as_json: bool) -> N
     with bad_input():
         workers = check_max_workers(max_workers or record.max_workers)
     sys.exit(
-        execute(home, workers, len(graph), as_json, lambda runner: runner.resume(run_id, graph))
+        execute(
+            home,
+            synchronous,
+            workers,
+            len(graph),
+            as_json,
+            lambda runner: runner.resume(run_id, graph),
+        )
     )
 
 
 def execute(
     home: Path,
+    synchronous: str,
     max_workers: int,
     total: int,
     as_json: bool,
@@ -205,7 +232,7 @@ def execute(
 ) -> int:
     """Run ``start`` with progress and signal handling; print the summary; the exit code."""
     with bad_input():
-        store = open_store(home)
+        store = open_store(home, synchronous=synchronous)
     progress = None if as_json else LiveProgress(total)
     runner = Runner(store, max_workers=max_workers, listeners=[progress] if progress else [])
     interrupted: list[str] = []
