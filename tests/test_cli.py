@@ -154,7 +154,7 @@ def test_the_seed_example_runs_in_dependency_order(home: Path) -> None:
     done = podium("run", str(REPO / "examples" / "seed_example.py"), home=home)
     assert done.returncode == 0, done.stderr
     order = [name for (name,) in query(
-        home, "SELECT task_name FROM attempts ORDER BY started_at, rowid")]
+        home, "SELECT task_name FROM attempts ORDER BY started_at")]
     assert order == ["Data Ingestion", "Data Preparation", "Model Training", "Model Deployment"]
 
 

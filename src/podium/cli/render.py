@@ -105,7 +105,7 @@ def run_json(
         data["tasks"] = [_dated(asdict(task)) for task in tasks]
     if attempts is not None:
         data["attempts"] = [
-            {k: v for k, v in _dated(asdict(a)).items() if k != "logs"} for a in attempts
+            {k: v for k, v in _dated(a._asdict()).items() if k != "logs"} for a in attempts
         ]
     return data
 

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[list[EventRecord]], None]
 
+START_FLUSH_DELAY = 0.05
+"""Seconds after which the start of a still-running attempt is written to the store."""
+
 
 @dataclass
 class PriorState:
@@ -107,6 +110,8 @@ class Engine:
         self._attempts = dict(prior.attempts)
         self._next_key = 0
         self._cancelling = False
+        self._unrecorded: dict[int, float] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
 
         self._executor.open(self._report)
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -114,6 +119,8 @@ class Engine:
             await self._drive(resumed=bool(prior.values or prior.attempts))
         finally:
             heartbeat.cancel()
+            if self._flush_timer is not None:
+                self._flush_timer.cancel()
             self._executor.close()
         return self._result(graph)
 
@@ -134,6 +141,7 @@ class Engine:
                 self._executor.submit(work)
             if self._plan.complete:
                 return
+            self._flush_soon()
             await self._wakeup.wait()
             self._wakeup.clear()
             self._signalled = False
@@ -141,6 +149,7 @@ class Engine:
             outcomes = self._outcomes
             while outcomes:
                 self._settle(outcomes.popleft(), batch)
+            self._record_starts(batch)
 
     def _report(self, outcome: Outcome) -> None:
         """Called by executors, from any thread, once per attempt."""
@@ -216,6 +225,7 @@ class Engine:
             map_index=node.map_index,
             idempotency_key=idempotency_key(self._run_id, node.name),
             isolation=node.isolation,
+            position=len(self._plan.nodes) + (node.map_index or 0),
         )
 
     def _succeed_inline(self, name: str, value: Any, batch: Batch) -> None:
@@ -255,7 +265,6 @@ class Engine:
         nodes = self._plan.nodes
         admission = self._admission
         now = self._clock()
-        run_id = self._run_id
         for name in self._ready.take(lambda n: admission.try_acquire(nodes[n])):
             node = nodes[name]
             attempt = self._attempts.get(name, 0) + 1
@@ -263,11 +272,70 @@ class Engine:
             work = self._work(node, attempt)
             self._running[work.key] = (work, node)
             self._plan.mark(name, "running")
-            batch.attempts_started.append(AttemptRecord(run_id, name, attempt, "running", now))
-            batch.task_updates.append(("running", attempt, now, None, None, run_id, name))
-            batch.events.append(EventRecord(run_id, now, "attempt_started", name, attempt))
+            self._unrecorded[work.key] = now
             submits.append(work)
         return submits
+
+    def _record_starts(self, batch: Batch) -> None:
+        """Write the start of attempts dispatched earlier that are still running.
+
+        A start is written late on purpose: an attempt that ends before the next commit is
+        written once, complete (one row instead of an insert and an update). Crash safety
+        does not need the start (an unrecorded attempt is simply run again on resume); a
+        result always is committed before any dependent is dispatched."""
+        run_id = self._run_id
+        running = self._running
+        for key, dispatched_at in self._unrecorded.items():
+            work = running[key][0]
+            name, attempt = work.task_name, work.attempt
+            batch.attempts_started.append(
+                AttemptRecord(run_id, name, attempt, "running", dispatched_at)
+            )
+            batch.task_updates.append(("running", attempt, dispatched_at, None, None, run_id, name))
+            batch.events.append(
+                EventRecord(run_id, dispatched_at, "attempt_started", name, attempt)
+            )
+        self._unrecorded.clear()
+
+    def _end_attempt(
+        self,
+        work: Work,
+        state: str,
+        ended_at: float,
+        error: str | None,
+        traceback: str | None,
+        logs: str,
+        batch: Batch,
+    ) -> None:
+        run_id, name, attempt = self._run_id, work.task_name, work.attempt
+        dispatched_at = self._unrecorded.pop(work.key, None)
+        if dispatched_at is None:
+            batch.attempts_ended.append(
+                AttemptRecord(run_id, name, attempt, state, 0.0, ended_at, error, traceback, logs)
+            )
+            batch.task_updates.append((state, attempt, None, ended_at, error, run_id, name))
+        else:
+            batch.events.append(
+                EventRecord(run_id, dispatched_at, "attempt_started", name, attempt)
+            )
+            batch.attempts_started.append(
+                AttemptRecord(
+                    run_id, name, attempt, state, dispatched_at, ended_at, error, traceback, logs
+                )
+            )
+            batch.task_updates.append(
+                (state, attempt, dispatched_at, ended_at, error, run_id, name)
+            )
+        batch.events.append(EventRecord(run_id, ended_at, f"task_{state}", name, attempt, error))
+
+    def _flush_soon(self) -> None:
+        """Make sure starts not yet written are written within START_FLUSH_DELAY."""
+        if self._unrecorded and self._flush_timer is None:
+            self._flush_timer = self._loop.call_later(START_FLUSH_DELAY, self._flush_due)
+
+    def _flush_due(self) -> None:
+        self._flush_timer = None
+        self._wakeup.set()
 
     def _work(self, node: Node, attempt: int) -> Work:
         args: tuple[Any, ...] = node.args
@@ -312,23 +380,7 @@ class Engine:
         else:
             state = "failed"
             self._errors[name] = outcome.error or "failed"
-        batch.attempts_ended.append(
-            AttemptRecord(
-                run_id,
-                name,
-                work.attempt,
-                state,
-                outcome.started_at,
-                outcome.ended_at,
-                outcome.error,
-                outcome.traceback,
-                outcome.logs,
-            )
-        )
-        batch.task_updates.append((state, work.attempt, None, now, outcome.error, run_id, name))
-        batch.events.append(
-            EventRecord(run_id, now, f"task_{state}", name, work.attempt, outcome.error)
-        )
+        self._end_attempt(work, state, now, outcome.error, outcome.traceback, outcome.logs, batch)
         if state == "succeeded":
             self._enqueue(self._plan.succeeded(name), batch)
         else:
@@ -354,15 +406,7 @@ class Engine:
             del self._running[key]
             self._plan.failed(work.task_name, "cancelled")
             note = "abandoned: the thread could not be stopped; its result will be ignored"
-            batch.attempts_ended.append(
-                AttemptRecord(run_id, work.task_name, work.attempt, "cancelled", now, now, note)
-            )
-            batch.task_updates.append(
-                ("cancelled", work.attempt, None, now, note, run_id, work.task_name)
-            )
-            batch.events.append(
-                EventRecord(run_id, now, "task_cancelled", work.task_name, work.attempt, note)
-            )
+            self._end_attempt(work, "cancelled", now, note, None, "", batch)
 
     async def _heartbeat(self) -> None:
         while True:

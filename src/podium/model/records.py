@@ -6,7 +6,7 @@ Timestamps are seconds since the epoch (UTC). States are plain strings (see TASK
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 RUN_STATES = ("pending", "running", "succeeded", "failed", "cancelled")
 RUN_ENDED = frozenset({"succeeded", "failed", "cancelled"})
@@ -57,11 +57,11 @@ class TaskRecord:
     started_at: float | None = None
     ended_at: float | None = None
     error: str | None = None
+    position: int = 0
 
 
-@dataclass(slots=True)
-class AttemptRecord:
-    """One attempt of one task instance."""
+class AttemptRecord(NamedTuple):
+    """One attempt of one task instance (a tuple in the order of the attempts table)."""
 
     run_id: str
     task_name: str
@@ -74,9 +74,9 @@ class AttemptRecord:
     logs: str = ""
 
 
-@dataclass(slots=True)
-class EventRecord:
-    """An append-only record of one state change."""
+class EventRecord(NamedTuple):
+    """An append-only record of one state change (a tuple in the order of the events
+    table). ``seq`` numbers a run's events from 1; the store assigns it."""
 
     run_id: str
     at: float

@@ -20,7 +20,7 @@ class TaskResult:
     error: str | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     """The outcome of a run: its state, each task's result, and the workflow's own result."""
 
@@ -45,6 +45,9 @@ class RunResult:
             failed = [t.name for t in self.tasks.values() if t.state == "failed"]
             raise RunFailedError(self.run_id, self.state, failed)
         return substitute(self.output, lambda handle: self.tasks[handle.node.name].value)
+
+    def __repr__(self) -> str:
+        return f"<RunResult {self.run_id} {self.workflow}: {self.state}, {len(self.tasks)} tasks>"
 
     def __getitem__(self, task_name: str) -> TaskResult:
         return self.tasks[task_name]

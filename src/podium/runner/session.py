@@ -59,8 +59,9 @@ def task_records(run_id: str, graph: Graph) -> list[TaskRecord]:
             map_index=node.map_index,
             idempotency_key=idempotency_key(run_id, node.name),
             isolation=node.isolation,
+            position=position,
         )
-        for node in graph
+        for position, node in enumerate(graph)
     ]
 
 

@@ -34,8 +34,9 @@ MIGRATIONS: list[str] = [
         started_at REAL,
         ended_at REAL,
         error TEXT,
+        position INTEGER NOT NULL,
         PRIMARY KEY (run_id, name)
-    );
+    ) WITHOUT ROWID;
     CREATE TABLE attempts (
         run_id TEXT NOT NULL,
         task_name TEXT NOT NULL,
@@ -47,7 +48,7 @@ MIGRATIONS: list[str] = [
         traceback TEXT,
         logs TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (run_id, task_name, attempt)
-    );
+    ) WITHOUT ROWID;
     CREATE TABLE results (
         run_id TEXT NOT NULL,
         task_name TEXT NOT NULL,
@@ -57,9 +58,9 @@ MIGRATIONS: list[str] = [
         sha256 TEXT,
         size INTEGER NOT NULL,
         PRIMARY KEY (run_id, task_name)
-    );
+    ) WITHOUT ROWID;
     CREATE TABLE events (
-        event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id INTEGER PRIMARY KEY,
         run_id TEXT NOT NULL,
         at REAL NOT NULL,
         kind TEXT NOT NULL,
@@ -67,7 +68,6 @@ MIGRATIONS: list[str] = [
         attempt INTEGER,
         detail TEXT
     );
-    CREATE INDEX events_by_run ON events (run_id, event_id);
     """,
 ]
 

@@ -39,7 +39,7 @@ _RUN_COLUMNS = (
 )
 _TASK_COLUMNS = (
     "run_id, name, task, deps, state, map_index, attempts, idempotency_key, isolation, "
-    "started_at, ended_at, error"
+    "started_at, ended_at, error, position"
 )
 _ATTEMPT_COLUMNS = "run_id, task_name, attempt, state, started_at, ended_at, error, traceback, logs"
 
@@ -114,7 +114,7 @@ class SQLiteStore:
                 _run_row(run),
             )
             db.executemany(
-                f"INSERT INTO task_instances ({_TASK_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                f"INSERT INTO task_instances ({_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})",
                 [_task_row(task) for task in tasks],
             )
             db.execute(
@@ -141,31 +141,19 @@ class SQLiteStore:
             if batch.new_tasks:
                 db.executemany(
                     f"INSERT OR IGNORE INTO task_instances ({_TASK_COLUMNS}) "
-                    f"VALUES ({', '.join('?' * 12)})",
+                    f"VALUES ({', '.join('?' * 13)})",
                     [_task_row(task) for task in batch.new_tasks],
                 )
             if batch.attempts_started:
                 db.executemany(
                     f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES ({', '.join('?' * 9)})",
-                    [_attempt_row(attempt) for attempt in batch.attempts_started],
+                    batch.attempts_started,
                 )
             if batch.attempts_ended:
                 db.executemany(
-                    "UPDATE attempts SET state = ?, ended_at = ?, error = ?, traceback = ?, "
-                    "logs = ? WHERE run_id = ? AND task_name = ? AND attempt = ?",
-                    [
-                        (
-                            a.state,
-                            a.ended_at,
-                            a.error,
-                            a.traceback,
-                            a.logs,
-                            a.run_id,
-                            a.task_name,
-                            a.attempt,
-                        )
-                        for a in batch.attempts_ended
-                    ],
+                    "UPDATE attempts SET state = ?4, ended_at = ?6, error = ?7, traceback = ?8, "
+                    "logs = ?9 WHERE run_id = ?1 AND task_name = ?2 AND attempt = ?3",
+                    batch.attempts_ended,
                 )
             if batch.task_updates:
                 db.executemany(
@@ -185,10 +173,7 @@ class SQLiteStore:
                 db.executemany(
                     "INSERT INTO events (run_id, at, kind, task_name, attempt, detail) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (e.run_id, e.at, e.kind, e.task_name, e.attempt, e.detail)
-                        for e in batch.events
-                    ],
+                    batch.events,
                 )
             update = batch.run_update
             if update is not None:
@@ -293,7 +278,7 @@ class SQLiteStore:
     def load_tasks(self, run_id: str) -> list[TaskRecord]:
         """The task instances of a run, in the order they were created."""
         rows = self._query(
-            f"SELECT {_TASK_COLUMNS} FROM task_instances WHERE run_id = ? ORDER BY rowid",
+            f"SELECT {_TASK_COLUMNS} FROM task_instances WHERE run_id = ? ORDER BY position",
             (run_id,),
         )
         return [_task_record(row) for row in rows]
@@ -305,11 +290,13 @@ class SQLiteStore:
         if task_name is not None:
             sql += " AND task_name = ?"
             params += (task_name,)
-        rows = self._query(sql + " ORDER BY started_at, rowid", params)
+        rows = self._query(sql + " ORDER BY started_at, task_name, attempt", params)
         return [AttemptRecord(*row) for row in rows]
 
     def load_events(self, run_id: str, after: int = 0) -> list[tuple[int, EventRecord]]:
-        """The events of a run with their sequence numbers, oldest first."""
+        """The events of a run after event ``after``, with their sequence numbers, oldest
+        first. Events are found by a range scan over the sequence (there is no index by
+        run: appending stays cheap), so pass ``after`` when following a live run."""
         rows = self._query(
             "SELECT event_id, run_id, at, kind, task_name, attempt, detail FROM events "
             "WHERE run_id = ? AND event_id > ? ORDER BY event_id",
@@ -382,6 +369,7 @@ def _task_row(task: TaskRecord) -> tuple[Any, ...]:
         task.started_at,
         task.ended_at,
         task.error,
+        task.position,
     )
 
 
@@ -389,17 +377,3 @@ def _task_record(row: tuple[Any, ...]) -> TaskRecord:
     values = list(row)
     values[3] = json.loads(values[3])
     return TaskRecord(*values)
-
-
-def _attempt_row(attempt: AttemptRecord) -> tuple[Any, ...]:
-    return (
-        attempt.run_id,
-        attempt.task_name,
-        attempt.attempt,
-        attempt.state,
-        attempt.started_at,
-        attempt.ended_at,
-        attempt.error,
-        attempt.traceback,
-        attempt.logs,
-    )
