@@ -15,6 +15,8 @@
     |   +-- RunOwnedError          the run's owner is alive and heartbeating; resume is refused
     |   +-- RunNotResumableError   the run already ended
     |   +-- RunFailedError         the result of a run that did not succeed was asked for
+    |   +-- GraphChangedError      resume: the workflow's tasks differ from the run's
+    +-- OutsideTaskError           current_context() was called outside a running task
     +-- TaskFailure                raised inside a task's attempt (recorded, not bad input)
     |   +-- ShellCommandError      a shell task exited with a non-zero code
     |   +-- WorkerLostError        the process running an attempt died
@@ -33,8 +35,10 @@ __all__ = [
     "CycleError",
     "DefinitionError",
     "DuplicateTaskError",
+    "GraphChangedError",
     "HandleMisuseError",
     "OptionError",
+    "OutsideTaskError",
     "ParameterError",
     "PodiumError",
     "RunError",
@@ -215,6 +219,28 @@ class RunFailedError(RunError):
         self.failed_tasks = list(failed_tasks)
         names = ", ".join(self.failed_tasks) or "none"
         super().__init__(f"run {run_id} {state}; it has no result (failed tasks: {names})")
+
+
+class GraphChangedError(RunError):
+    """The workflow no longer has the tasks the run was started with; it cannot resume."""
+
+    def __init__(self, run_id: str, new: Sequence[str], gone: Sequence[str]) -> None:
+        self.run_id = run_id
+        self.new = list(new)
+        self.gone = list(gone)
+        parts = []
+        if self.new:
+            parts.append(f"new tasks: {', '.join(self.new[:10])}")
+        if self.gone:
+            parts.append(f"tasks gone: {', '.join(self.gone[:10])}")
+        super().__init__(
+            f"run {run_id} cannot resume: the workflow changed since it started "
+            f"({'; '.join(parts)}); start a new run instead"
+        )
+
+
+class OutsideTaskError(PodiumError, LookupError):
+    """``current_context()`` was called outside a running task."""
 
 
 # -- task failures: raised inside attempts, recorded with their traceback --------------------

@@ -16,8 +16,8 @@ from podium.model.graph import Graph, Node
 from podium.model.loading import is_loading
 from podium.model.run_result import RunResult
 from podium.model.taskdef import TaskDef
-from podium.runner.session import Runner, check_max_workers, open_store
-from podium.runner.workflow import run_sync
+from podium.runner.session import Runner, check_max_workers
+from podium.runner.workflow import drive, run_sync, with_store
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,13 @@ class Task:
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise OptionError("name", name, "a task needs a non-empty name")
+        if callable(dependencies):
+            raise OptionError(
+                "dependencies",
+                dependencies,
+                f"task {name!r}: the second argument is the list "
+                "of dependencies (names); pass the function as fn=...",
+            )
         if isinstance(dependencies, str):
             raise OptionError(
                 "dependencies", dependencies, f"task {name!r}: dependencies must be a list of names"
@@ -98,12 +105,13 @@ class Orchestrator:
             return None
         graph = self.graph()
 
-        async def start() -> RunResult:
-            store = open_store(self.home)
-            try:
-                runner = Runner(store, max_workers=self.max_workers)
-                return await runner.start(graph, source=f"<python>:{self.name}", params={})
-            finally:
-                store.close()
-
-        return run_sync(start)
+        return run_sync(
+            lambda: with_store(
+                self.home,
+                lambda store: drive(
+                    Runner(store, max_workers=self.max_workers),
+                    lambda runner: runner.start(graph, source=f"<python>:{self.name}", params={}),
+                    interruptible=True,
+                ),
+            )
+        )

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
@@ -34,7 +34,7 @@ from podium.model.graph import Graph
 from podium.model.params import parse_assignments
 from podium.model.records import RUN_ENDED, Batch, EventRecord, RunUpdate
 from podium.model.run_result import RunResult
-from podium.runner.ownership import ensure_owner_gone
+from podium.runner.ownership import owner_gone
 from podium.runner.session import DATABASE_NAME, Runner, check_max_workers, open_store
 from podium.store.sqlite import SQLiteStore
 
@@ -206,6 +206,7 @@ def resume(
                 f"run {run_id} was started from Python, not from a file; resume it there with "
                 f"workflow.resume({run_id!r})"
             )
+    stored = store.load_tasks(run_id)
     store.close()
     _loaded, _bound, graph = load(record.source, record.params, from_text=False)
     with bad_input():
@@ -215,9 +216,10 @@ def resume(
             home,
             synchronous,
             workers,
-            len(graph),
+            max(len(graph), len(stored)),
             as_json,
             lambda runner: runner.resume(run_id, graph),
+            done=[task.name for task in stored if task.state == "succeeded"],
         )
     )
 
@@ -229,11 +231,12 @@ def execute(
     total: int,
     as_json: bool,
     start: Callable[[Runner], Awaitable[RunResult]],
+    done: Sequence[str] = (),
 ) -> int:
     """Run ``start`` with progress and signal handling; print the summary; the exit code."""
     with bad_input():
         store = open_store(home, synchronous=synchronous)
-    progress = None if as_json else LiveProgress(total)
+    progress = None if as_json else LiveProgress(total, done=done)
     runner = Runner(store, max_workers=max_workers, listeners=[progress] if progress else [])
     interrupted: list[str] = []
 
@@ -242,7 +245,8 @@ def execute(
 
         def on_signal(name: str) -> None:
             if interrupted:  # a second Ctrl-C: leave now, without waiting for anything
-                err.print("interrupted again: exiting at once")
+                err.print("interrupted again: killing what runs and exiting at once")
+                runner.abort()
                 sys.stderr.flush()
                 os._exit(EXIT_INTERRUPTED)
             interrupted.append(name)
@@ -415,9 +419,7 @@ def cancel(run_id: str, home: Path, wait: bool, timeout: float) -> None:
         record = store.get_run(run_id)
     if record.state in RUN_ENDED:
         fail(f"run {run_id} has already ended ({record.state})")
-    try:
-        ensure_owner_gone(record)
-    except PodiumError:
+    if not owner_gone(record):
         pass  # the owner is alive: ask it
     else:  # nobody runs it: mark it cancelled here
         now = time.time()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable
 from typing import IO
 
 from rich.console import Console
@@ -30,10 +31,10 @@ _COLORS = {
 class StateCounts:
     """Task states counted from the event stream."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, done: Iterable[str] = ()) -> None:
         self.total = total
-        self.state: dict[str, str] = {}
-        self.counts: Counter[str] = Counter()
+        self.state: dict[str, str] = dict.fromkeys(done, "succeeded")
+        self.counts: Counter[str] = Counter(self.state.values())
 
     def apply(self, event: EventRecord) -> str | None:
         """Update from one event; return the task's new state, if it changed."""
@@ -66,10 +67,15 @@ class LiveProgress:
     """A listener for the engine: shows progress while the run goes."""
 
     def __init__(
-        self, total: int, *, stream: IO[str] | None = None, force_terminal: bool | None = None
+        self,
+        total: int,
+        *,
+        done: Iterable[str] = (),
+        stream: IO[str] | None = None,
+        force_terminal: bool | None = None,
     ) -> None:
         self.console = Console(file=stream, stderr=stream is None, force_terminal=force_terminal)
-        self.counts = StateCounts(total)
+        self.counts = StateCounts(total, done)
         self.live = self.console.is_terminal
         self._progress: Progress | None = None
         self._started = time.monotonic()

@@ -76,7 +76,10 @@ class Plan:
             self.waiting[child.name] = 0
             self.downstream[child.name] = [name]
         self.unfinished += len(children)
-        return [child.name for child in children] or [name]
+        if not children:
+            self.state[name] = "ready"
+            return [name]
+        return [child.name for child in children]
 
     def cancel_unstarted(self) -> list[str]:
         """Mark every node that has not started as cancelled; return them."""

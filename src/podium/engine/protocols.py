@@ -19,6 +19,10 @@ class Store(Protocol):
     def create_run(self, run: RunRecord, tasks: list[TaskRecord]) -> None:
         """Insert a new run with its task instances."""
 
+    def encode_result(self, value: Any) -> Any:
+        """``value`` in the store's own form, for ``Batch.results``; raises when the value
+        cannot be stored (the engine then fails the task, not the run)."""
+
     def commit(self, batch: Batch) -> None:
         """Apply every change of ``batch`` atomically."""
 

@@ -85,6 +85,11 @@ class Engine:
             if hasattr(self, "_wakeup"):
                 self._wakeup.set()
 
+    def abort(self) -> None:
+        """Kill what can be killed now (worker processes, shell commands), without waiting
+        or recording anything: for a second Ctrl-C, just before the process exits."""
+        self._executor.close()
+
     @property
     def cancel_reason(self) -> str | None:
         return self._cancel_reason
@@ -175,7 +180,11 @@ class Engine:
             elif node.kind == "map" and name not in plan.children:
                 pending.extend(self._expand(node, batch))
             else:  # a gather, or a dynamic map whose elements all succeeded
-                members = plan.children.get(name) or [h.node.name for h in node.args]
+                members = (
+                    plan.children[name]
+                    if name in plan.children
+                    else [handle.node.name for handle in node.args]
+                )
                 self._succeed_inline(name, [self._values[m] for m in members], batch)
                 pending.extend(plan.succeeded(name))
 
@@ -231,7 +240,7 @@ class Engine:
     def _succeed_inline(self, name: str, value: Any, batch: Batch) -> None:
         now = self._clock()
         self._values[name] = value
-        batch.results.append((self._run_id, name, value))
+        batch.results.append((self._run_id, name, self._store.encode_result(value)))
         batch.task_updates.append(("succeeded", 0, None, now, None, self._run_id, name))
         batch.events.append(EventRecord(self._run_id, now, "task_succeeded", name))
 
@@ -372,9 +381,16 @@ class Engine:
         self._admission.release(node)
         name, run_id, now = work.task_name, self._run_id, self._clock()
         if outcome.ok:
+            try:
+                encoded = self._store.encode_result(outcome.value)
+            except Exception as error:
+                outcome.ok = False
+                outcome.error = f"the result cannot be stored: {type(error).__name__}: {error}"
+            else:
+                self._values[name] = outcome.value
+                batch.results.append((run_id, name, encoded))
+        if outcome.ok:
             state = "succeeded"
-            self._values[name] = outcome.value
-            batch.results.append((run_id, name, outcome.value))
         elif outcome.cancelled:
             state = "cancelled"
         else:

@@ -47,7 +47,7 @@ def failure(
         work,
         False,
         error=describe(error),
-        traceback=traceback.format_exc(),
+        traceback="".join(traceback.format_exception(error)),
         logs=logs + extra_logs,
         started_at=started,
         ended_at=time.time(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -27,6 +28,7 @@ class LocalExecutor:
         self._threads = DaemonThreadPool()
         self._pool: ProcessPool | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._shells: dict[int, int] = {}  # attempt key -> process group of its command
 
     def open(self, report: Callable[[Outcome], None]) -> None:
         self._loop = asyncio.get_running_loop()
@@ -61,6 +63,12 @@ class LocalExecutor:
     def close(self) -> None:
         for task in self._tasks.values():
             task.cancel()
+        for group in self._shells.values():  # cancelled tasks may never get to kill them
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._shells.clear()
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -113,7 +121,9 @@ class LocalExecutor:
     async def _run_shell(self, work: Work) -> None:
         started = time.time()
         try:
-            outcome = await run_shell(work)
+            outcome = await run_shell(
+                work, on_start=lambda pid: self._shells.__setitem__(work.key, pid)
+            )
         except asyncio.CancelledError:  # cancelled before the command started
             outcome = Outcome(
                 work,
@@ -125,4 +135,5 @@ class LocalExecutor:
             )
         finally:
             self._tasks.pop(work.key, None)
+            self._shells.pop(work.key, None)
         self._report(outcome)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import Callable
 
 from podium.errors import ShellCommandError
 from podium.executors.invoke import describe
@@ -28,7 +29,7 @@ def shell_environment(work: Work) -> dict[str, str]:
     return env
 
 
-async def run_shell(work: Work) -> Outcome:
+async def run_shell(work: Work, on_start: Callable[[int], None] | None = None) -> Outcome:
     """Run the command; cancelling this coroutine kills the command's whole process group."""
     started = time.time()
     try:
@@ -43,6 +44,8 @@ async def run_shell(work: Work) -> Outcome:
         )
     except Exception as error:
         return Outcome(work, False, error=describe(error), started_at=started, ended_at=time.time())
+    if on_start is not None:
+        on_start(process.pid)
     lines: list[str] = []
     stdout: list[str] = []
     try:

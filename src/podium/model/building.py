@@ -10,6 +10,7 @@ from collections import defaultdict
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from podium.errors import OptionError
 from podium.model.graph import Graph, Node
 from podium.model.handles import Handle
 from podium.model.values import find_handles
@@ -71,9 +72,18 @@ class GraphBuilder:
         return Handle(gather)
 
     def _name(self, node: Node, name: str | None) -> None:
-        if name is not None:
-            node.name = name
-            node.explicit_name = True
+        if name is None:
+            return
+        if not isinstance(name, str) or not name.strip() or "[" in name or "]" in name:
+            raise OptionError(
+                "name",
+                name,
+                f"task {node.task_name!r}: a name given at the call must be a "
+                "non-empty string without brackets (brackets number repeated calls and map "
+                "elements)",
+            )
+        node.name = name
+        node.explicit_name = True
 
     def finish(self, output: Any) -> Graph:
         """Give every node its final name, resolve dependencies, validate; return the graph."""

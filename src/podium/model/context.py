@@ -6,13 +6,11 @@ import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from podium.errors import PodiumError
+from podium.errors import OutsideTaskError
+
+__all__ = ["OutsideTaskError", "TaskContext", "current_context"]
 
 _current: ContextVar[TaskContext | None] = ContextVar("podium_task_context", default=None)
-
-
-class OutsideTaskError(PodiumError, LookupError):
-    """``current_context()`` was called outside a running task."""
 
 
 class AttemptLogHandler(logging.Handler):

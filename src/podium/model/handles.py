@@ -48,6 +48,9 @@ class Handle:
     def __getitem__(self, key: object) -> NoReturn:
         self._misuse("indexing")
 
+    def __str__(self) -> str:
+        self._misuse("str(); pass the handle as an argument instead")
+
     def __format__(self, spec: str) -> str:
         self._misuse("string formatting; pass the handle as an argument instead")
 

@@ -77,22 +77,30 @@ def bind_parameters(
 
 
 def _coerce(parameter: Parameter, value: Any, from_text: bool) -> Any:
+    """``value`` checked against the parameter's hint. Text from a command line is tried as
+    it is first, then as JSON (so ``-p xs=[1,2]`` gives a list and ``-p label=12`` for
+    ``label: str | None`` stays the text "12")."""
     if parameter.annotation is Any:
         return _from_text(value) if from_text else value
-    if from_text and parameter.annotation is not str:
-        value = _from_text(value)
-    from pydantic import TypeAdapter, ValidationError  # imported lazily: it is slow to import
+    from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
 
     try:
-        return TypeAdapter(parameter.annotation).validate_python(value)
+        adapter = TypeAdapter(parameter.annotation)
+    except PydanticSchemaGenerationError:  # a type pydantic cannot check: accept as given
+        return value
+    try:
+        return adapter.validate_python(value)
     except ValidationError as error:
-        reason = error.errors()[0].get("msg", "invalid value")
-        type_name = _type_name(parameter.annotation)
-        raise ParameterError(parameter.name, value, f"expected {type_name}: {reason}") from None
-    except Exception as error:  # a type pydantic cannot validate: accept as given
-        if "schema" in type(error).__name__.lower():
-            return value
-        raise
+        failure = error
+    decoded = _from_text(value) if from_text else value
+    if decoded is not value:
+        try:
+            return adapter.validate_python(decoded)
+        except ValidationError:
+            pass
+    reason = failure.errors()[0].get("msg", "invalid value")
+    type_name = _type_name(parameter.annotation)
+    raise ParameterError(parameter.name, value, f"expected {type_name}: {reason}") from None
 
 
 def _type_name(annotation: Any) -> str:

@@ -76,7 +76,7 @@ class AttemptRecord(NamedTuple):
 
 class EventRecord(NamedTuple):
     """An append-only record of one state change (a tuple in the order of the events
-    table). ``seq`` numbers a run's events from 1; the store assigns it."""
+    table's columns)."""
 
     run_id: str
     at: float
@@ -109,6 +109,7 @@ class Batch:
     attempts_ended: list[AttemptRecord] = field(default_factory=list)
     task_updates: list[TaskUpdate] = field(default_factory=list)
     results: list[tuple[str, str, Any]] = field(default_factory=list)
+    """(run_id, task name, the result as encoded by the store's ``encode_result``)"""
     events: list[EventRecord] = field(default_factory=list)
     run_update: RunUpdate | None = None
 

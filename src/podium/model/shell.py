@@ -6,7 +6,9 @@ at run time with the (shell-quoted) result of the upstream task.
 
 from __future__ import annotations
 
+import os
 import shlex
+import string
 import subprocess
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +23,14 @@ def render_command(template: str, fields: Mapping[str, Any]) -> str:
         return template.format(**{key: shlex.quote(str(value)) for key, value in fields.items()})
     except (KeyError, IndexError) as error:
         raise OptionError("command", template, f"no value given for field {error}") from None
+
+
+def template_fields(template: str) -> set[str]:
+    """The ``{field}`` names a command template uses."""
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    except ValueError as error:
+        raise OptionError("command", template, f"malformed template: {error}") from None
 
 
 class ShellTask:
@@ -49,7 +59,7 @@ class ShellTask:
             shell=True,
             capture_output=True,
             text=True,
-            env=self.env,
+            env={**os.environ, **self.env} if self.env else None,
             cwd=self.cwd,
             check=False,
         )
@@ -74,6 +84,11 @@ def shell(
     Raises OptionError for an empty command, ShellCommandError (outside a workflow) on failure.
     """
     spec = ShellTask(command, name=name, env=env, cwd=cwd)
+    missing = template_fields(command) - set(fields)
+    if missing:
+        raise OptionError(
+            "command", command, f"no value given for field(s) {', '.join(sorted(missing))}"
+        )
     builder = current_builder()
     if builder is None:
         return spec.run_here(**fields)

@@ -27,19 +27,38 @@ def find_handles(value: Any, found: list[Handle] | None = None) -> list[Handle]:
 
 
 def substitute(value: Any, resolve: Callable[[Handle], Any]) -> Any:
-    """A copy of ``value`` with each handle replaced by ``resolve(handle)``."""
+    """``value`` with each handle replaced by ``resolve(handle)``.
+
+    Containers holding no handle are returned as they are (not copied); those holding one
+    are rebuilt with their own type where it allows (OrderedDict, a namedtuple, a subclass).
+    """
     if isinstance(value, Handle):
         return resolve(value)
-    if isinstance(value, list):
-        return [substitute(item, resolve) for item in value]
-    if isinstance(value, tuple):
+    if isinstance(value, (list, tuple, set, frozenset)):
         items = [substitute(item, resolve) for item in value]
-        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        if isinstance(value, tuple) and hasattr(value, "_fields"):
+            return type(value)(*items)
+        return _rebuild(value, items)
     if isinstance(value, dict):
-        return {key: substitute(item, resolve) for key, item in value.items()}
-    if isinstance(value, (set, frozenset)):
-        return type(value)(substitute(item, resolve) for item in value)
+        pairs = {key: substitute(item, resolve) for key, item in value.items()}
+        if all(pairs[key] is item for key, item in value.items()):
+            return value
+        copy = value.copy()
+        copy.update(pairs)
+        return copy
     return value
+
+
+def _rebuild(value: Any, items: list[Any]) -> Any:
+    try:
+        return type(value)(items)
+    except TypeError:  # a subclass whose constructor takes other arguments
+        for base in (list, tuple, set, frozenset):
+            if isinstance(value, base):
+                return base(items)
+        raise
 
 
 def resolve_by_name(results: Mapping[str, Any]) -> Callable[[Handle], Any]:

@@ -28,6 +28,16 @@ def process_alive(pid: int) -> bool:
         return False
 
 
+def owner_gone(run: RunRecord, stale_after: float = STALE_AFTER) -> bool:
+    """True when nobody runs ``run`` any more: no owner; or an owner on this host whose
+    process is gone; or an owner elsewhere that stopped heartbeating ``stale_after`` ago."""
+    if run.owner_pid is None:
+        return True
+    if run.owner_host == this_process().host:
+        return not process_alive(run.owner_pid)
+    return time.time() - (run.heartbeat_at or 0.0) >= stale_after
+
+
 def ensure_owner_gone(run: RunRecord, stale_after: float = STALE_AFTER) -> None:
     """Raise RunOwnedError if the run's owner is alive and heartbeating.
 

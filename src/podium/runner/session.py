@@ -12,7 +12,7 @@ from typing import Any
 
 from podium.engine.protocols import Executor
 from podium.engine.scheduler import Engine, Listener, PriorState
-from podium.errors import OptionError
+from podium.errors import GraphChangedError, OptionError
 from podium.executors.local import LocalExecutor
 from podium.model.attempts import idempotency_key
 from podium.model.graph import Graph
@@ -42,6 +42,38 @@ def check_max_workers(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise OptionError("max_workers", value, "must be a positive integer")
     return value
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def storable_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON values (a Path as its text, a datetime in ISO form...); resume
+    checks them against the type hints again, which turns them back into their types."""
+    from pydantic_core import to_jsonable_python  # imported lazily: not needed to import
+
+    value: dict[str, Any] = to_jsonable_python(params, fallback=repr)
+    return value
+
+
+def check_same_graph(run_id: str, graph: Graph, tasks: list[TaskRecord]) -> None:
+    """Raise GraphChangedError unless ``graph`` has the task instances of the stored run
+    (besides the elements of dynamic maps, which are created at run time)."""
+    stored = {task.name for task in tasks}
+    maps = [node.name + "[" for node in graph if node.kind == "map"]
+    new = [name for name in graph.nodes if name not in stored]
+    gone = [
+        name
+        for name in stored
+        if name not in graph.nodes and not any(name.startswith(prefix) for prefix in maps)
+    ]
+    if new or gone:
+        raise GraphChangedError(run_id, new, gone)
 
 
 def new_run_id() -> str:
@@ -91,12 +123,17 @@ class Runner:
         if self._engine is not None:
             self._engine.cancel(reason)
 
+    def abort(self) -> None:
+        """Kill the run's worker processes and shell commands at once (see Engine.abort)."""
+        if self._engine is not None:
+            self._engine.abort()
+
     def _engine_for(self) -> Engine:
         engine = Engine(
             self.store,
             self._executor_factory(),
             max_workers=self.max_workers,
-            cpus=os.cpu_count() or 1,
+            cpus=available_cpus(),
             owner=this_process(),
             listeners=self._listeners,
             heartbeat_interval=self._heartbeat_interval,
@@ -116,7 +153,7 @@ class Runner:
             run_id=run_id or new_run_id(),
             workflow=graph.workflow,
             source=source,
-            params=params,
+            params=storable_params(params),
             state="pending",
             owner_pid=owner.pid,
             owner_host=owner.host,
@@ -132,6 +169,7 @@ class Runner:
         the others (in flight at a crash, failed, cancelled, never started) run again.
 
         Raises RunNotFoundError, RunOwnedError (owner alive), RunNotResumableError."""
+        check_same_graph(run_id, graph, self.store.load_tasks(run_id))
         run = self.store.claim_run(run_id, this_process(), time.time(), ensure_owner_gone)
         tasks = self.store.load_tasks(run_id)
         succeeded = [task.name for task in tasks if task.state == "succeeded"]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import signal
 import threading
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from podium.engine.scheduler import Listener
+from podium.errors import DefinitionError, RunError
+from podium.model.loading import is_loading
 from podium.model.run_result import RunResult
 from podium.model.workflow import WorkflowDef
 from podium.runner.session import Runner, check_max_workers, open_store
+from podium.store.sqlite import SQLiteStore
 
 T = TypeVar("T")
 
@@ -64,9 +68,22 @@ class Workflow(WorkflowDef):
 
         ``home``: the store's folder (default ``./.podium``). Raises a DefinitionError
         (ParameterError, OptionError, CycleError, ...) before anything runs or is stored.
+        Ctrl-C cancels the run cleanly (every state recorded), then raises
+        KeyboardInterrupt.
         """
+        refuse_while_loading(f"{self.name}.run()")
+        workers = check_max_workers(max_workers)
+        bound = self.bind(params)
+        graph = self.build(bound)
         return run_sync(
-            lambda: self.arun(params, max_workers=max_workers, home=home, listeners=listeners)
+            lambda: with_store(
+                home,
+                lambda store: drive(
+                    Runner(store, max_workers=workers, listeners=listeners),
+                    lambda runner: runner.start(graph, source=self.source(), params=bound),
+                    interruptible=True,
+                ),
+            )
         )
 
     async def arun(
@@ -77,33 +94,86 @@ class Workflow(WorkflowDef):
         home: str | Path | None = None,
         listeners: Sequence[Listener] = (),
     ) -> RunResult:
-        """Awaitable ``run``."""
+        """Awaitable ``run`` (Ctrl-C handling is left to the owner of the event loop)."""
         workers = check_max_workers(max_workers)
         bound = self.bind(params)
         graph = self.build(bound)
-        store = open_store(home)
-        try:
-            runner = Runner(store, max_workers=workers, listeners=listeners)
-            return await runner.start(graph, source=self.source(), params=bound)
-        finally:
-            store.close()
+        return await with_store(
+            home,
+            lambda store: drive(
+                Runner(store, max_workers=workers, listeners=listeners),
+                lambda runner: runner.start(graph, source=self.source(), params=bound),
+                interruptible=False,
+            ),
+        )
 
     def resume(
         self, run_id: str, *, max_workers: int | None = None, home: str | Path | None = None
     ) -> RunResult:
-        """Finish run ``run_id`` of this workflow (see ``podium resume``)."""
+        """Finish run ``run_id`` of this workflow (see ``podium resume``).
 
-        async def resume() -> RunResult:
-            store = open_store(home)
-            try:
-                record = store.get_run(run_id)
-                graph = self.build(record.params)
-                runner = Runner(store, max_workers=max_workers or record.max_workers)
-                return await runner.resume(run_id, graph)
-            finally:
-                store.close()
+        Raises RunNotFoundError, RunError (a run of another workflow), GraphChangedError,
+        RunOwnedError, RunNotResumableError."""
+        refuse_while_loading(f"{self.name}.resume()")
 
-        return run_sync(resume)
+        async def resume(store: SQLiteStore) -> RunResult:
+            record = store.get_run(run_id)
+            if record.workflow != self.name:
+                raise RunError(
+                    f"run {run_id} is a run of workflow {record.workflow!r}, not {self.name!r}"
+                )
+            graph = self.build(record.params)
+            runner = Runner(store, max_workers=max_workers or record.max_workers)
+            return await drive(runner, lambda r: r.resume(run_id, graph), interruptible=True)
+
+        return run_sync(lambda: with_store(home, resume))
+
+
+def refuse_while_loading(call: str) -> None:
+    """Raise DefinitionError if ``podium run`` is importing the file that makes ``call``."""
+    if is_loading():
+        raise DefinitionError(
+            f"{call} was called while podium imports this file; podium run runs the "
+            f'workflow itself: put the call under `if __name__ == "__main__":`'
+        )
+
+
+async def with_store(home: str | Path | None, use: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+    """Open the store under ``home`` for the duration of ``use``."""
+    store = open_store(home)
+    try:
+        return await use(store)
+    finally:
+        store.close()
+
+
+async def drive(
+    runner: Runner, start: Callable[[Runner], Awaitable[RunResult]], *, interruptible: bool
+) -> RunResult:
+    """Run ``start(runner)``; if ``interruptible`` (the loop is ours, in the main thread),
+    Ctrl-C cancels the run cleanly and then raises KeyboardInterrupt."""
+    loop = asyncio.get_running_loop()
+    interrupted: list[bool] = []
+
+    def on_sigint() -> None:
+        interrupted.append(True)
+        runner.cancel("interrupted (Ctrl-C)")
+
+    installed = False
+    if interruptible and threading.current_thread() is threading.main_thread():
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            installed = False
+    try:
+        result = await start(runner)
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+    if interrupted:
+        raise KeyboardInterrupt(f"run {result.run_id} was cancelled (Ctrl-C)")
+    return result
 
 
 @overload

@@ -29,7 +29,7 @@ from podium.model.records import (
     TaskRecord,
 )
 from podium.store.migrations import LATEST, MIGRATIONS
-from podium.store.results import decode_result, encode_result
+from podium.store.results import EncodedResult, decode_result, encode_result
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -125,17 +125,8 @@ class SQLiteStore:
     def commit(self, batch: Batch) -> None:
         """Apply every change of ``batch`` in one transaction."""
         results = [
-            (
-                run_id,
-                name,
-                encoded.encoding,
-                encoded.data,
-                encoded.path,
-                encoded.sha256,
-                encoded.size,
-            )
-            for run_id, name, value in batch.results
-            for encoded in (encode_result(value, self.results_dir),)
+            (run_id, name, e.encoding, e.data, e.path, e.sha256, e.size)
+            for run_id, name, e in batch.results
         ]
         with self._transaction() as db:
             if batch.new_tasks:
@@ -178,10 +169,14 @@ class SQLiteStore:
             update = batch.run_update
             if update is not None:
                 db.execute(
-                    "UPDATE runs SET state = ?, started_at = COALESCE(?, started_at), "
+                    "UPDATE runs SET state = ?, started_at = COALESCE(started_at, ?), "
                     "ended_at = ? WHERE run_id = ?",
                     (update.state, update.started_at, update.ended_at, update.run_id),
                 )
+
+    def encode_result(self, value: Any) -> EncodedResult:
+        """``value`` as it will be stored (raises if it cannot be: then the task fails)."""
+        return encode_result(value, self.results_dir)
 
     def heartbeat(self, run_id: str, owner: Owner, at: float) -> bool:
         """Record that ``owner`` is alive; return True when a cancel was requested."""
