@@ -24,8 +24,11 @@ fi
 if [[ ! -x "$venv/bin/python" ]]; then
     "$PYTHON" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "dask>=2024.1" "prefect>=3,<4"
+"$venv/bin/python" -m pip install --quiet --upgrade pip \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+# fastapi>=0.155 removed Body(min_items=...), which prefect 3.8 server modules still use.
+"$venv/bin/python" -m pip install --quiet "dask>=2024.1" "prefect>=3,<4" "fastapi<0.155" \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 "$venv/bin/python" - <<'PY'
 import dask, prefect, sys
 print(f"peers venv ready: python {sys.version.split()[0]}, dask {dask.__version__}, "

@@ -17,21 +17,35 @@ PODIUM = str(Path(sys.executable).with_name("podium"))
 FLOWS = Path(__file__).parent / "flows"
 
 
-def podium(*args: str, home: Path | None, cwd: Path | None = None, timeout: float = 60,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def podium(
+    *args: str,
+    home: Path | None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run ``podium ARGS --home HOME`` to its end; return the completed process."""
     return subprocess.run(
         [PODIUM, *args, *(["--home", str(home)] if home is not None else [])],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd, env=_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=_env(env),
     )
 
 
-def start_podium(*args: str, home: Path, env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> subprocess.Popen[str]:
+def start_podium(
+    *args: str, home: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[str]:
     """Start ``podium ARGS --home HOME`` in the background."""
     return subprocess.Popen(
-        [PODIUM, *args, "--home", str(home)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=_env(env), cwd=cwd,
+        [PODIUM, *args, "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(env),
+        cwd=cwd,
     )
 
 

@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 import psutil
+
 from cli_support import (
     FLOWS,
-    current_run_id,
     alive,
+    current_run_id,
     descendants,
     only_run_id,
     podium,

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from cli_support import FLOWS, podium, query
 
 REPO = Path(__file__).parent.parent
@@ -48,7 +49,9 @@ def test_a_failed_run_exits_1_and_keeps_the_traceback(home: Path) -> None:
     run_id = query(home, "SELECT run_id FROM runs")[0][0]
     states = dict(query(home, "SELECT name, state FROM task_instances"))
     assert states == {
-        "start": "succeeded", "explode": "failed", "after": "upstream_failed",
+        "start": "succeeded",
+        "explode": "failed",
+        "after": "upstream_failed",
         "independent": "succeeded",
     }
     logs = podium("logs", run_id, "explode", home=home)
@@ -126,8 +129,13 @@ def test_runs_list_show_and_logs(home: Path) -> None:
 def test_unknown_runs_and_tasks_are_bad_input(home: Path) -> None:
     podium("run", str(FLOWS / "basic.py"), home=home)
     run_id = query(home, "SELECT run_id FROM runs")[0][0]
-    for args in (("runs", "show", "nope"), ("logs", "nope"), ("resume", "nope"),
-                 ("cancel", "nope"), ("logs", run_id, "no_such_task")):
+    for args in (
+        ("runs", "show", "nope"),
+        ("logs", "nope"),
+        ("resume", "nope"),
+        ("cancel", "nope"),
+        ("logs", run_id, "no_such_task"),
+    ):
         done = podium(*args, home=home)
         assert done.returncode == 2, args
         assert "error:" in done.stderr
@@ -143,8 +151,9 @@ def test_resume_refuses_a_run_that_already_succeeded(home: Path) -> None:
 
 def test_podium_home_comes_from_the_environment(tmp_path: Path) -> None:
     home = tmp_path / "elsewhere"
-    done = podium("run", str(FLOWS / "basic.py"), home=None, cwd=tmp_path,
-                  env={"PODIUM_HOME": str(home)})
+    done = podium(
+        "run", str(FLOWS / "basic.py"), home=None, cwd=tmp_path, env={"PODIUM_HOME": str(home)}
+    )
     assert done.returncode == 0, done.stderr
     assert (home / "podium.db").exists()
     assert not (tmp_path / ".podium").exists()
@@ -153,15 +162,24 @@ def test_podium_home_comes_from_the_environment(tmp_path: Path) -> None:
 def test_the_seed_example_runs_in_dependency_order(home: Path) -> None:
     done = podium("run", str(REPO / "examples" / "seed_example.py"), home=home)
     assert done.returncode == 0, done.stderr
-    order = [name for (name,) in query(
-        home, "SELECT task_name FROM attempts ORDER BY started_at")]
+    order = [name for (name,) in query(home, "SELECT task_name FROM attempts ORDER BY started_at")]
     assert order == ["Data Ingestion", "Data Preparation", "Model Training", "Model Deployment"]
 
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["run"], ["resume"], ["cancel"], ["validate"], ["graph"], ["runs"], ["runs", "list"],
-     ["runs", "show"], ["logs"]],
+    [
+        [],
+        ["run"],
+        ["resume"],
+        ["cancel"],
+        ["validate"],
+        ["graph"],
+        ["runs"],
+        ["runs", "list"],
+        ["runs", "show"],
+        ["logs"],
+    ],
 )
 def test_every_command_has_help_with_examples(command: list[str]) -> None:
     done = podium(*command, "--help", home=None)

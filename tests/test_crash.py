@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+
 from cli_support import FLOWS, current_run_id, query, start_podium, wait_for
 
 KILLS = 3
@@ -22,8 +23,8 @@ LAYERS, WIDTH = 6, 5
 
 def counts(home: Path, run_id: str) -> Counter[str]:
     return Counter(
-        state for (state,) in query(home, "SELECT state FROM task_instances WHERE run_id = ?",
-                                    run_id)
+        state
+        for (state,) in query(home, "SELECT state FROM task_instances WHERE run_id = ?", run_id)
     )
 
 
@@ -35,23 +36,35 @@ def test_kill_9_and_resume_runs_every_task_and_redoes_only_work_in_flight(
     ledger = tmp_path / "ledger.txt"
     env = {"PODIUM_TEST_LEDGER": str(ledger)}
     target = str(FLOWS / "ledger.py")
-    process = start_podium("run", target, "-p", f"layers={LAYERS}", "-p", f"width={WIDTH}",
-                           "--max-workers", str(WORKERS), home=home, env=env)
+    process = start_podium(
+        "run",
+        target,
+        "-p",
+        f"layers={LAYERS}",
+        "-p",
+        f"width={WIDTH}",
+        "--max-workers",
+        str(WORKERS),
+        home=home,
+        env=env,
+    )
     run_id = wait_for(lambda: current_run_id(home))
     finished_at_kill: list[set[str]] = []
     ledger_length_at_kill: list[int] = []
     for _kill in range(KILLS):
         done_before = counts(home, run_id)["succeeded"]
         wait_for(
-            lambda: (c := counts(home, run_id))["running"] >= 1
-            and c["succeeded"] > done_before,
+            lambda before=done_before: (
+                (c := counts(home, run_id))["running"] >= 1 and c["succeeded"] > before
+            ),
             timeout=60,
         )
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=10)
         ledger_length_at_kill.append(len(ledger.read_text().splitlines()))
-        states = dict(query(home, "SELECT name, state FROM task_instances WHERE run_id = ?",
-                            run_id))
+        states = dict(
+            query(home, "SELECT name, state FROM task_instances WHERE run_id = ?", run_id)
+        )
         finished_at_kill.append({n for n, s in states.items() if s == "succeeded"})
         assert finished_at_kill[-1]
         process = start_podium("resume", run_id, home=home, env=env)
@@ -60,8 +73,9 @@ def test_kill_9_and_resume_runs_every_task_and_redoes_only_work_in_flight(
 
     # the run ended succeeded, every task succeeded exactly once
     assert query(home, "SELECT state FROM runs WHERE run_id = ?", run_id) == [("succeeded",)]
-    succeeded = query(home, "SELECT task_name FROM attempts WHERE run_id = ? AND "
-                      "state = 'succeeded'", run_id)
+    succeeded = query(
+        home, "SELECT task_name FROM attempts WHERE run_id = ? AND state = 'succeeded'", run_id
+    )
     assert sorted(name for (name,) in succeeded) == sorted(
         f"work_{layer}_{index}" for layer in range(LAYERS) for index in range(WIDTH)
     )
@@ -89,6 +103,5 @@ def test_kill_9_and_resume_runs_every_task_and_redoes_only_work_in_flight(
     extra_runs = sum(len(runs) - 1 for runs in executions.values())
     assert extra_runs <= KILLS * WORKERS
     # attempts in flight at a kill are recorded as lost (those whose start was written)
-    lost = query(home, "SELECT task_name FROM attempts WHERE run_id = ? AND state = 'lost'",
-                 run_id)
+    lost = query(home, "SELECT task_name FROM attempts WHERE run_id = ? AND state = 'lost'", run_id)
     assert {name for (name,) in lost} <= set().union(*in_flight_at_kill)

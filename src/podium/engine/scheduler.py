@@ -82,8 +82,8 @@ class Engine:
         """Stop the run: nothing further starts, running attempts are stopped."""
         if self._cancel_reason is None:
             self._cancel_reason = reason
-            if hasattr(self, "_wakeup"):
-                self._wakeup.set()
+            if hasattr(self, "_loop"):
+                self._request_step()
 
     def abort(self) -> None:
         """Kill what can be killed now (worker processes, shell commands), without waiting
@@ -99,11 +99,9 @@ class Engine:
     async def run(self, run: RunRecord, graph: Graph, prior: PriorState | None = None) -> RunResult:
         """Drive ``run`` (already in the store) to its end and return its result."""
         self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
-        if self._cancel_reason is not None:
-            self._wakeup.set()
+        self._finished: asyncio.Future[None] = self._loop.create_future()
         self._outcomes: deque[Outcome] = deque()
-        self._signalled = False
+        self._step_requested = False
         self._run_id = run.run_id
         self._plan = Plan(graph)
         self._ready = ReadyQueue()
@@ -135,33 +133,53 @@ class Engine:
         kind = "run_resumed" if resumed else "run_started"
         batch.events.append(EventRecord(self._run_id, now, kind, detail=str(self._owner)))
         self._enqueue(self._plan.roots(), batch)
-        while True:
-            if self._cancel_reason is not None and not self._cancelling:
-                self._begin_cancel(batch)
-            submits = self._dispatch(batch)
-            if self._plan.complete:
-                self._finish(batch)
-            self._commit(batch)
-            for work in submits:
-                self._executor.submit(work)
-            if self._plan.complete:
-                return
-            self._flush_soon()
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            self._signalled = False
+        self._advance(batch)
+        await self._finished
+
+    def _report(self, outcome: Outcome) -> None:
+        """Called by executors, from any thread, once per attempt."""
+        self._outcomes.append(outcome)
+        self._request_step()
+
+    def _request_step(self) -> None:
+        """Have ``_step`` run soon on the loop (once, however many ask meanwhile)."""
+        if not self._step_requested:
+            self._step_requested = True
+            try:
+                self._loop.call_soon_threadsafe(self._step)
+            except RuntimeError:  # the run is over and its loop closed: a late, ignored report
+                pass
+
+    def _step(self) -> None:
+        """One turn of the loop, run as a plain callback: settle every outcome that has
+        arrived, then advance. Errors end the run (``run`` raises them)."""
+        self._step_requested = False  # before draining: a report arriving now asks again
+        if self._finished.done():
+            return
+        try:
             batch = Batch()
             outcomes = self._outcomes
             while outcomes:
                 self._settle(outcomes.popleft(), batch)
             self._record_starts(batch)
+            self._advance(batch)
+        except BaseException as error:
+            self._finished.set_exception(error)
 
-    def _report(self, outcome: Outcome) -> None:
-        """Called by executors, from any thread, once per attempt."""
-        self._outcomes.append(outcome)
-        if not self._signalled:
-            self._signalled = True
-            self._loop.call_soon_threadsafe(self._wakeup.set)
+    def _advance(self, batch: Batch) -> None:
+        """Dispatch what may start, commit ``batch`` in one transaction, then submit."""
+        if self._cancel_reason is not None and not self._cancelling:
+            self._begin_cancel(batch)
+        submits = self._dispatch(batch)
+        if self._plan.complete:
+            self._finish(batch)
+        self._commit(batch)
+        for work in submits:
+            self._executor.submit(work)
+        if self._plan.complete:
+            self._finished.set_result(None)
+        else:
+            self._flush_soon()
 
     # -- moving task instances from state to state -------------------------------------------
 
@@ -344,7 +362,7 @@ class Engine:
 
     def _flush_due(self) -> None:
         self._flush_timer = None
-        self._wakeup.set()
+        self._request_step()
 
     def _work(self, node: Node, attempt: int) -> Work:
         args: tuple[Any, ...] = node.args

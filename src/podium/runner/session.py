@@ -19,6 +19,7 @@ from podium.model.graph import Graph
 from podium.model.records import RunRecord, TaskRecord
 from podium.model.run_result import RunResult
 from podium.runner.ownership import HEARTBEAT_INTERVAL, ensure_owner_gone, this_process
+from podium.store.results import is_plain_json
 from podium.store.sqlite import SQLiteStore
 
 DEFAULT_MAX_WORKERS = 32
@@ -55,7 +56,9 @@ def available_cpus() -> int:
 def storable_params(params: dict[str, Any]) -> dict[str, Any]:
     """Parameters as JSON values (a Path as its text, a datetime in ISO form...); resume
     checks them against the type hints again, which turns them back into their types."""
-    from pydantic_core import to_jsonable_python  # imported lazily: not needed to import
+    if is_plain_json(params):
+        return params
+    from pydantic_core import to_jsonable_python  # imported lazily: slow to import
 
     value: dict[str, Any] = to_jsonable_python(params, fallback=repr)
     return value
