@@ -374,21 +374,14 @@ class Engine:
             kwargs = substitute(kwargs, resolve)
         task: Any = node.task
         self._next_key += 1
-        return Work(
-            key=self._next_key,
-            run_id=self._run_id,
-            task_name=node.name,
-            attempt=attempt,
-            idempotency_key=idempotency_key(self._run_id, node.name),
-            isolation=task.isolation,
-            fn=task.fn,
-            args=args,
-            kwargs=kwargs,
-            map_index=node.map_index,
-            command=getattr(task, "command", None),
-            env=getattr(task, "env", None),
-            cwd=getattr(task, "cwd", None),
-        )
+        run_id, name = self._run_id, node.name
+        work = Work(
+            self._next_key, run_id, name, attempt, idempotency_key(run_id, name),
+            node.isolation, task.fn, args, kwargs, node.map_index,
+        )  # fmt: skip
+        if node.isolation == "shell":
+            work.command, work.env, work.cwd = task.command, task.env, task.cwd
+        return work
 
     def _settle(self, outcome: Outcome, batch: Batch) -> None:
         """Record how one attempt ended and queue what became ready."""

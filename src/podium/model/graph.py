@@ -37,12 +37,14 @@ class Node:
         """The name of the task this node calls (its base name before numbering)."""
         return self.task.name if self.task is not None else self.name
 
-    @property
-    def isolation(self) -> str:
-        """Where it runs: ``async``, ``thread``, ``process``, ``shell``, or ``inline``."""
-        if self.kind != "call" or self.task is None:
-            return "inline"
-        return self.task.isolation
+    isolation: str = field(init=False)
+    """Where it runs: ``async``, ``thread``, ``process``, ``shell``, or ``inline`` (a map or
+    gather, done by the engine itself)."""
+
+    def __post_init__(self) -> None:
+        self.isolation = (
+            self.task.isolation if self.kind == "call" and self.task is not None else "inline"
+        )
 
 
 @dataclass(eq=False)

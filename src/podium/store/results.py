@@ -30,6 +30,9 @@ class EncodedResult:
     size: int
 
 
+_NONE = EncodedResult("json", b"null", None, None, 4)
+
+
 def is_plain_json(value: Any, depth: int = 0) -> bool:
     """True when JSON round-trips ``value`` exactly (no tuples, no non-str keys, no NaN)."""
     if type(value) in _JSON_SCALARS:
@@ -48,7 +51,7 @@ def is_plain_json(value: Any, depth: int = 0) -> bool:
 def encode_result(value: Any, results_dir: Path, spill_bytes: int = SPILL_BYTES) -> EncodedResult:
     """Encode ``value``; spill to ``results_dir`` when large."""
     if value is None:
-        return EncodedResult("json", b"null", None, None, 4)
+        return _NONE
     if is_plain_json(value):
         encoding, data = "json", json.dumps(value, separators=(",", ":")).encode()
     else:
