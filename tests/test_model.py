@@ -572,3 +572,39 @@ def test_definition_errors_are_told_apart_from_run_errors() -> None:
     assert all(issubclass(kind, DefinitionError) for kind in definition)
     assert not issubclass(RunFailedError, DefinitionError)
     assert all(issubclass(type(error), PodiumError) for error in ERRORS)
+
+
+# -- refused at definition time ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["", "a[0]", "b]", 3])
+def test_a_name_given_at_the_call_must_be_text_without_brackets(name: Any) -> None:
+    @workflow
+    def pipeline() -> Any:
+        return load(name=name)
+
+    with pytest.raises(OptionError, match="without brackets"):
+        pipeline.build()
+
+
+def test_a_shell_field_without_a_value_is_refused_when_the_graph_is_built() -> None:
+    @workflow
+    def pipeline() -> Any:
+        return shell("wc -l {path} {other}", path="x")
+
+    with pytest.raises(OptionError, match=r"no value given for field\(s\) other"):
+        pipeline.build()
+
+
+def test_a_seed_task_given_a_function_as_dependencies_says_to_use_fn() -> None:
+    with pytest.raises(OptionError, match="pass the function as fn="):
+        Task("Model Training", lambda: None)  # type: ignore[arg-type]
+
+
+def test_command_line_text_is_checked_as_text_before_json() -> None:
+    @workflow
+    def pipeline(label: str | None = None, sizes: list[int] | None = None) -> Any:
+        return load()
+
+    bound = pipeline.bind({"label": "12", "sizes": "[1,2]"}, from_text=True)
+    assert bound == {"label": "12", "sizes": [1, 2]}

@@ -90,14 +90,14 @@ synchronous_option = click.option(
     envvar="PODIUM_SYNCHRONOUS",
     show_default=True,
     help="SQLite durability: normal survives a crash of podium (kill -9); full also "
-    "survives a power cut, at a cost per commit.",
+    "survives a power cut, at a cost per commit. Also set by PODIUM_SYNCHRONOUS.",
 )
 workers_option = click.option(
     "--max-workers",
     type=int,
     default=None,
-    help="Most thread and coroutine tasks at once (default 32); process tasks are also "
-    "bounded by the CPU count.",
+    help="Most attempts at once (thread, coroutine, shell or process; default 32); process "
+    "attempts are also bounded by the CPU count.",
 )
 
 
