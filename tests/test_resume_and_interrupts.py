@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import psutil
@@ -126,7 +127,7 @@ from podium import shell, workflow
 
 @workflow
 def sleeper():
-    return shell("sleep 60 & sleep 60; wait", name="sleeps")
+    return shell("trap '' TERM; sleep 60 & sleep 60; wait", name="sleeps")
 """
 
 
@@ -144,8 +145,9 @@ def test_a_second_ctrl_c_kills_shell_commands_before_exiting(tmp_path: Path) -> 
             and found
         )
     )
-    process.send_signal(signal.SIGINT)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)  # the command ignores SIGTERM: cancel waits 2 s...
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)  # ...unless a second Ctrl-C says: now
     _out, err = process.communicate(timeout=30)
     assert process.returncode == 130
     assert "interrupted again" in err

@@ -12,38 +12,82 @@ def pipeline(n: int = 3):
 pipeline.run({"n": 5})
 """
 
-from podium.errors import (
-    CycleError,
-    DefinitionError,
-    DuplicateTaskError,
-    GraphChangedError,
-    HandleMisuseError,
-    OptionError,
-    OutsideTaskError,
-    ParameterError,
-    PodiumError,
-    RunError,
-    RunFailedError,
-    RunNotFoundError,
-    RunNotResumableError,
-    RunOwnedError,
-    ShellCommandError,
-    StoreError,
-    TaskFailure,
-    UnknownDependencyError,
-    WorkerLostError,
-    WorkflowLoadError,
-    WorkflowNotFoundError,
-)
-from podium.model.context import TaskContext, current_context
-from podium.model.handles import Handle
-from podium.model.run_result import RunResult, TaskResult
-from podium.model.shell import shell
-from podium.model.taskdef import TaskDef, task
-from podium.runner.workflow import Workflow, workflow
-from podium.seed import Orchestrator, Task
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podium.errors import (
+        CycleError,
+        DefinitionError,
+        DuplicateTaskError,
+        GraphChangedError,
+        HandleMisuseError,
+        OptionError,
+        OutsideTaskError,
+        ParameterError,
+        PodiumError,
+        RunError,
+        RunFailedError,
+        RunNotFoundError,
+        RunNotResumableError,
+        RunOwnedError,
+        ShellCommandError,
+        StoreError,
+        TaskFailure,
+        UnknownDependencyError,
+        WorkerLostError,
+        WorkflowLoadError,
+        WorkflowNotFoundError,
+    )
+    from podium.model.context import TaskContext, current_context
+    from podium.model.handles import Handle
+    from podium.model.run_result import RunResult, TaskResult
+    from podium.model.shell import shell
+    from podium.model.taskdef import TaskDef, task
+    from podium.runner.workflow import Workflow, workflow
+    from podium.seed import Orchestrator, Task
 
 __version__ = "0.1.0"
+
+# Exports are imported on first use, so `import podium` (and every worker process) stays
+# fast: the engine, the store and the executors load only when a run needs them.
+_EXPORTS: dict[str, str] = {
+    "CycleError": "podium.errors",
+    "DefinitionError": "podium.errors",
+    "DuplicateTaskError": "podium.errors",
+    "GraphChangedError": "podium.errors",
+    "HandleMisuseError": "podium.errors",
+    "OptionError": "podium.errors",
+    "OutsideTaskError": "podium.errors",
+    "ParameterError": "podium.errors",
+    "PodiumError": "podium.errors",
+    "RunError": "podium.errors",
+    "RunFailedError": "podium.errors",
+    "RunNotFoundError": "podium.errors",
+    "RunNotResumableError": "podium.errors",
+    "RunOwnedError": "podium.errors",
+    "ShellCommandError": "podium.errors",
+    "StoreError": "podium.errors",
+    "TaskFailure": "podium.errors",
+    "UnknownDependencyError": "podium.errors",
+    "WorkerLostError": "podium.errors",
+    "WorkflowLoadError": "podium.errors",
+    "WorkflowNotFoundError": "podium.errors",
+    "TaskContext": "podium.model.context",
+    "current_context": "podium.model.context",
+    "Handle": "podium.model.handles",
+    "RunResult": "podium.model.run_result",
+    "TaskResult": "podium.model.run_result",
+    "shell": "podium.model.shell",
+    "TaskDef": "podium.model.taskdef",
+    "task": "podium.model.taskdef",
+    "Workflow": "podium.runner.workflow",
+    "workflow": "podium.runner.workflow",
+    "Orchestrator": "podium.seed",
+    "Task": "podium.seed",
+}
 
 __all__ = [
     "CycleError",
@@ -81,3 +125,16 @@ __all__ = [
     "task",
     "workflow",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'podium' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
