@@ -8,6 +8,7 @@ the run started is left behind.
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from cli_support import (
     descendants,
     only_run_id,
     podium,
+    query,
     start_podium,
     task_states,
     wait_for,
@@ -98,3 +100,21 @@ def test_cancel_of_an_ended_run_is_refused(tmp_path: Path) -> None:
     done = podium("cancel", only_run_id(home), home=home)
     assert done.returncode == 2
     assert "already ended (succeeded)" in done.stderr
+
+
+def test_an_owner_whose_run_was_taken_over_stops_and_writes_nothing_more(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / ".podium"
+    process, run_id, started = start_slow_run(home)
+    with sqlite3.connect(home / "podium.db") as db:  # as a takeover by another process does
+        db.execute(
+            "UPDATE runs SET owner_pid = 1, owner_host = 'elsewhere' WHERE run_id = ?", (run_id,)
+        )
+    process.communicate(timeout=30)
+    assert process.returncode == 1
+    wait_for(lambda: not alive(started), timeout=10)
+    # the old owner wrote nothing after losing the run: its tasks are as it left them
+    states = task_states(home, run_id)
+    assert {states[name] for name in LONG} == {"running"}
+    assert query(home, "SELECT state, owner_host FROM runs") == [("running", "elsewhere")]

@@ -271,7 +271,7 @@ def execute(
         err.print(f"run {result.run_id} cancelled: {escape(interrupted[0])}")
         return EXIT_INTERRUPTED
     if result.state == "cancelled":
-        err.print(f"run {result.run_id} cancelled (podium cancel)")
+        err.print(f"run {result.run_id} cancelled")
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

@@ -26,8 +26,9 @@ class Store(Protocol):
     def commit(self, batch: Batch) -> None:
         """Apply every change of ``batch`` atomically."""
 
-    def heartbeat(self, run_id: str, owner: Owner, at: float) -> bool:
-        """Record that ``owner`` is alive; return True when a cancel was requested."""
+    def heartbeat(self, run_id: str, owner: Owner, at: float) -> str:
+        """Record that ``owner`` is alive: ``"ok"``, ``"cancel"`` (requested) or ``"lost"``
+        (another process took the run over: stop writing)."""
 
     def load_tasks(self, run_id: str) -> list[TaskRecord]:
         """The task instances of a run."""

@@ -75,6 +75,7 @@ class Engine:
         self._heartbeat_interval = heartbeat_interval
         self._clock = clock
         self._cancel_reason: str | None = None
+        self._lost = False
 
     # -- control, from the loop's thread (signal handlers, the heartbeat) -------------------
 
@@ -439,12 +440,18 @@ class Engine:
         while True:
             await asyncio.sleep(self._heartbeat_interval)
             try:
-                wanted = self._store.heartbeat(self._run_id, self._owner, self._clock())
+                reply = self._store.heartbeat(self._run_id, self._owner, self._clock())
             except Exception:  # a busy store must not kill the run; the next beat retries
                 log.warning("heartbeat of run %s failed", self._run_id, exc_info=True)
                 continue
-            if wanted:
+            if reply == "cancel":
                 self.cancel("cancel requested (podium cancel)")
+            elif reply == "lost":
+                # Another process took the run over (we stalled past the takeover delay):
+                # it owns the rows now. Stop everything and write nothing more.
+                log.error("run %s was taken over by another process; stopping", self._run_id)
+                self._lost = True
+                self.cancel("taken over by another process")
 
     def _final_state(self) -> str:
         if self._cancel_reason is not None:
@@ -459,7 +466,7 @@ class Engine:
         batch.events.append(EventRecord(self._run_id, now, f"run_{state}"))
 
     def _commit(self, batch: Batch) -> None:
-        if not batch:
+        if not batch or self._lost:
             return
         self._store.commit(batch)
         for listener in self._listeners:

@@ -178,18 +178,21 @@ class SQLiteStore:
         """``value`` as it will be stored (raises if it cannot be: then the task fails)."""
         return encode_result(value, self.results_dir)
 
-    def heartbeat(self, run_id: str, owner: Owner, at: float) -> bool:
-        """Record that ``owner`` is alive; return True when a cancel was requested."""
+    def heartbeat(self, run_id: str, owner: Owner, at: float) -> str:
+        """Record that ``owner`` is alive. Returns ``"ok"``, ``"cancel"`` (a cancel was
+        requested) or ``"lost"`` (another process has taken the run over)."""
         with self._transaction() as db:
-            db.execute(
+            updated = db.execute(
                 "UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND owner_pid = ? "
                 "AND owner_host = ?",
                 (at, run_id, owner.pid, owner.host),
-            )
+            ).rowcount
             row = db.execute(
                 "SELECT cancel_requested FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
-        return bool(row and row[0])
+        if not updated:
+            return "lost"
+        return "cancel" if row and row[0] else "ok"
 
     def claim_run(
         self, run_id: str, owner: Owner, at: float, owner_alive: Callable[[RunRecord], None]
