@@ -8,8 +8,12 @@ output, e.g. a framework's logging, may surround it).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import resource
 import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +50,18 @@ def emit(system: str, workload: workloads.Workload, wall_s: float, **extra: Any)
         **extra,
     }
     print(RESULT_PREFIX + json.dumps(record), flush=True)
+
+
+def timed_on_warm_process_pool(
+    workers: int, run: Callable[[ProcessPoolExecutor], None]
+) -> tuple[float, float]:
+    """(pool start-up, run) seconds: a "spawn" ProcessPoolExecutor (as podium's workers are
+    fresh interpreters) is warmed with one trivial task per worker, then ``run(pool)``."""
+    started = time.perf_counter()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    list(pool.map(workloads.noop, range(workers)))
+    warmed = time.perf_counter()
+    run(pool)
+    done = time.perf_counter()
+    pool.shutdown()
+    return warmed - started, done - warmed

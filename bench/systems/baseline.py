@@ -11,12 +11,11 @@ Usage: python bench/systems/baseline.py WORKLOAD PARAMS_JSON
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import queue
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import _common
@@ -67,16 +66,13 @@ def run_threads(workload: workloads.Workload) -> float:
 def run_processes(workload: workloads.Workload) -> tuple[float, float]:
     """(pool start-up, run) seconds. The pool uses "spawn", as podium's workers do; start-up
     is measured by warming every worker with a trivial task."""
-    context = multiprocessing.get_context("spawn")
-    started = time.perf_counter()
-    pool = ProcessPoolExecutor(max_workers=workload.workers, mp_context=context)
-    list(pool.map(workloads.noop, range(workload.workers)))
-    warmed = time.perf_counter()
     iterations = workload.spin_iterations  # W5 tasks have no dependencies: args is empty
-    run_graph(workload.graph, lambda args: pool.submit(workloads.spin, iterations))
-    done = time.perf_counter()
-    pool.shutdown()
-    return warmed - started, done - warmed
+    return _common.timed_on_warm_process_pool(
+        workload.workers,
+        lambda pool: run_graph(
+            workload.graph, lambda args: pool.submit(workloads.spin, iterations)
+        ),
+    )
 
 
 def main() -> None:

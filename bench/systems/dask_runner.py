@@ -8,11 +8,9 @@ Usage: bench/.venv-peers/bin/python bench/systems/dask_runner.py WORKLOAD PARAMS
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import _common
@@ -39,16 +37,10 @@ def run_threads(workload: workloads.Workload) -> float:
 
 def run_processes(workload: workloads.Workload) -> tuple[float, float]:
     """(pool start-up, run) seconds, on a spawn ProcessPoolExecutor warmed beforehand."""
-    context = multiprocessing.get_context("spawn")
-    started = time.perf_counter()
-    pool = ProcessPoolExecutor(max_workers=workload.workers, mp_context=context)
-    list(pool.map(workloads.noop, range(workload.workers)))
-    warmed = time.perf_counter()
     dsk = {key: (workloads.spin, workload.spin_iterations) for key in workload.graph}
-    dask.multiprocessing.get(dsk, list(dsk), pool=pool)
-    done = time.perf_counter()
-    pool.shutdown()
-    return warmed - started, done - warmed
+    return _common.timed_on_warm_process_pool(
+        workload.workers, lambda pool: dask.multiprocessing.get(dsk, list(dsk), pool=pool)
+    )
 
 
 def main() -> None:

@@ -54,6 +54,14 @@ def failure(
     )
 
 
+def cancelled(work: Work, started: float, logs: str = "") -> Outcome:
+    """The Outcome of an attempt stopped by a cancel (or a kill on cancel)."""
+    return Outcome(
+        work, False, error="cancelled", logs=logs, started_at=started, ended_at=time.time(),
+        cancelled=True,
+    )  # fmt: skip
+
+
 def joined(context: TaskContext | None) -> str:
     if context is None or context._handler is None:
         return ""

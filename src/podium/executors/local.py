@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from podium.executors.invoke import call, failure
+from podium.executors.invoke import call, cancelled, failure
 from podium.executors.processes import ProcessPool
 from podium.executors.shell import run_shell
 from podium.executors.threads import DaemonThreadPool
@@ -94,14 +94,7 @@ class LocalExecutor:
         try:
             value = await work.fn(*work.args, **work.kwargs)  # type: ignore[misc]
         except asyncio.CancelledError:
-            outcome = Outcome(
-                work,
-                False,
-                cancelled=True,
-                error="cancelled",
-                started_at=started,
-                ended_at=time.time(),
-            )
+            outcome = cancelled(work, started)
         except BaseException as error:
             outcome = failure(work, error, started, context)
         else:
@@ -125,14 +118,7 @@ class LocalExecutor:
                 work, on_start=lambda pid: self._shells.__setitem__(work.key, pid)
             )
         except asyncio.CancelledError:  # cancelled before the command started
-            outcome = Outcome(
-                work,
-                False,
-                cancelled=True,
-                error="cancelled",
-                started_at=started,
-                ended_at=time.time(),
-            )
+            outcome = cancelled(work, started)
         finally:
             self._tasks.pop(work.key, None)
             self._shells.pop(work.key, None)

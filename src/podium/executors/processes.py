@@ -20,7 +20,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 from podium.errors import WorkerLostError
-from podium.executors.invoke import describe
+from podium.executors.invoke import cancelled, describe
 from podium.executors.worker import decode_outcome, encode_work
 from podium.model.attempts import Outcome, Work
 
@@ -164,14 +164,7 @@ class ProcessPool:
         work = worker.work
         if work is not None:
             if worker.cancelled:
-                outcome = Outcome(
-                    work,
-                    False,
-                    cancelled=True,
-                    error="cancelled",
-                    started_at=worker.payload_started,
-                    ended_at=time.time(),
-                )
+                outcome = cancelled(work, worker.payload_started)
             else:
                 error = WorkerLostError(f"exit code {code}")
                 outcome = Outcome(
@@ -189,16 +182,7 @@ class ProcessPool:
         for index, (queued, _payload) in enumerate(self._backlog):
             if queued is work:
                 del self._backlog[index]
-                self._report(
-                    Outcome(
-                        work,
-                        False,
-                        cancelled=True,
-                        error="cancelled",
-                        started_at=time.time(),
-                        ended_at=time.time(),
-                    )
-                )
+                self._report(cancelled(work, time.time()))
                 return True
         for worker in self._workers:
             if worker.work is work:

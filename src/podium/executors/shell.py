@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from podium.errors import ShellCommandError
-from podium.executors.invoke import describe
+from podium.executors.invoke import cancelled, describe
 from podium.model.attempts import Outcome, Work
 from podium.model.shell import render_command
 
@@ -56,15 +56,7 @@ async def run_shell(work: Work, on_start: Callable[[int], None] | None = None) -
         code = await process.wait()
     except asyncio.CancelledError:
         await _terminate(process)
-        return Outcome(
-            work,
-            False,
-            cancelled=True,
-            error="cancelled",
-            logs="\n".join(lines),
-            started_at=started,
-            ended_at=time.time(),
-        )
+        return cancelled(work, started, "\n".join(lines))
     logs = "\n".join(lines)
     if code != 0:
         return Outcome(
