@@ -185,3 +185,9 @@ def test_every_command_has_help_with_examples(command: list[str]) -> None:
     done = podium(*command, "--help", home=None)
     assert done.returncode == 0
     assert "Example" in done.stdout
+
+
+def test_the_summary_lists_map_elements_just_before_their_map(home: Path) -> None:
+    done = podium("run", str(FLOWS / "basic.py"), home=home)
+    rows = [line.split("│")[1].strip() for line in done.stdout.splitlines() if line[:1] == "│"]
+    assert rows == ["load", "square[0]", "square[1]", "square[2]", "square", "total", "echo"]

@@ -45,8 +45,27 @@ def styled(state: str) -> str:
     return f"[{_STYLE.get(state, 'white')}]{state}[/]"
 
 
+def display_order(tasks: list[TaskRecord]) -> list[TaskRecord]:
+    """Tasks in creation order, but the elements of a map (created at run time, so stored
+    last) placed just before their map, as the elements of a literal map are."""
+    names = {task.name for task in tasks}
+    elements: dict[str, list[TaskRecord]] = {}
+    for task in tasks:
+        parent = task.name[: task.name.rfind("[")] if task.map_index is not None else None
+        if parent in names:
+            elements.setdefault(parent, []).append(task)
+    placed = {id(task) for members in elements.values() for task in members}
+    ordered: list[TaskRecord] = []
+    for task in tasks:
+        if id(task) not in placed:
+            ordered.extend(elements.get(task.name, ()))
+            ordered.append(task)
+    return ordered
+
+
 def tasks_table(tasks: list[TaskRecord], *, limit: int | None = SUMMARY_ROWS) -> Table:
     """Task, state, attempts, duration; the failed ones first when the list is cut."""
+    tasks = display_order(tasks)
     table = Table(title="tasks", title_justify="left")
     for column in ("task", "state", "attempts", "duration", "error"):
         table.add_column(column, overflow="fold")
