@@ -115,6 +115,10 @@ def make_jobs(mode: Mode, systems: list[str], names: list[str], spin_iterations:
             if system == "podium" and name == "w4":
                 jobs.append(Job(system, name, {**params, "variant": "async"}, "async"))
                 jobs.append(Job(system, name, {**params, "variant": "thread"}, "thread"))
+            elif system == "podium" and name in ("w1", "w2"):
+                jobs.append(Job(system, name, params))  # crash-safe: the default, the target
+                full = {**params, "synchronous": "FULL"}  # power-cut safe, measured apart
+                jobs.append(Job(system, name, full, "synchronous=FULL"))
             else:
                 jobs.append(Job(system, name, params))
     return jobs

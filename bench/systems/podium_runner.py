@@ -88,11 +88,13 @@ def bench_trivial_process() -> Handle:
     return trivial()
 
 
-def timed_run(flow: Any, params: dict[str, Any], workers: int) -> float:
+def timed_run(
+    flow: Any, params: dict[str, Any], workers: int, synchronous: str = "NORMAL"
+) -> float:
     home = Path(tempfile.mkdtemp(prefix="podium-bench-")) / ".podium"
     open_store(home).close()  # an existing store, as in use: creating one is a one-time cost
     started = time.perf_counter()
-    result: RunResult = flow.run(params, max_workers=workers, home=home)
+    result: RunResult = flow.run(params, max_workers=workers, home=home, synchronous=synchronous)
     elapsed = time.perf_counter() - started
     if result.state != "succeeded":
         raise SystemExit(f"podium run ended {result.state}")
@@ -104,7 +106,9 @@ def main() -> None:
     workload, params = _common.parse_args(sys.argv)
     GRAPH = workload.graph
     if workload.kind == "noop":
-        _common.emit("podium", workload, timed_run(bench_noop, {}, workload.workers))
+        synchronous = params.get("synchronous", "NORMAL")
+        wall = timed_run(bench_noop, {}, workload.workers, synchronous)
+        _common.emit("podium", workload, wall, synchronous=synchronous)
     elif workload.kind == "io":
         IO_SECONDS = workload.io_seconds
         variant = params.get("variant", "async")

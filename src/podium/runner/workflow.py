@@ -63,28 +63,19 @@ class Workflow(WorkflowDef):
         max_workers: int | None = None,
         home: str | Path | None = None,
         listeners: Sequence[Listener] = (),
+        synchronous: str = "NORMAL",
     ) -> RunResult:
         """Run the workflow here and return its RunResult (also inside a running loop).
 
-        ``home``: the store's folder (default ``./.podium``). Raises a DefinitionError
-        (ParameterError, OptionError, CycleError, ...) before anything runs or is stored.
-        Ctrl-C cancels the run cleanly (every state recorded), then raises
-        KeyboardInterrupt.
+        ``home``: the store's folder (default ``./.podium``). ``synchronous="FULL"`` makes
+        every commit survive a power cut too (``NORMAL`` survives a crash of the process).
+        Raises a DefinitionError (ParameterError, OptionError, CycleError, ...) before
+        anything runs or is stored. Ctrl-C cancels the run cleanly (every state recorded),
+        then raises KeyboardInterrupt.
         """
         refuse_while_loading(f"{self.name}.run()")
-        workers = check_max_workers(max_workers)
-        bound = self.bind(params)
-        graph = self.build(bound)
-        return run_sync(
-            lambda: with_store(
-                home,
-                lambda store: drive(
-                    Runner(store, max_workers=workers, listeners=listeners),
-                    lambda runner: runner.start(graph, source=self.source(), params=bound),
-                    interruptible=True,
-                ),
-            )
-        )
+        start = self._starter(params, max_workers, home, listeners, synchronous, True)
+        return run_sync(start)
 
     async def arun(
         self,
@@ -93,18 +84,33 @@ class Workflow(WorkflowDef):
         max_workers: int | None = None,
         home: str | Path | None = None,
         listeners: Sequence[Listener] = (),
+        synchronous: str = "NORMAL",
     ) -> RunResult:
         """Awaitable ``run`` (Ctrl-C handling is left to the owner of the event loop)."""
+        return await self._starter(params, max_workers, home, listeners, synchronous, False)()
+
+    def _starter(
+        self,
+        params: Mapping[str, Any] | None,
+        max_workers: int | None,
+        home: str | Path | None,
+        listeners: Sequence[Listener],
+        synchronous: str,
+        interruptible: bool,
+    ) -> Callable[[], Coroutine[Any, Any, RunResult]]:
+        """Check everything (raising DefinitionError) and return the coroutine function that
+        records and drives the run."""
         workers = check_max_workers(max_workers)
         bound = self.bind(params)
         graph = self.build(bound)
-        return await with_store(
+        return lambda: with_store(
             home,
             lambda store: drive(
                 Runner(store, max_workers=workers, listeners=listeners),
                 lambda runner: runner.start(graph, source=self.source(), params=bound),
-                interruptible=False,
+                interruptible=interruptible,
             ),
+            synchronous=synchronous,
         )
 
     def resume(
@@ -138,9 +144,14 @@ def refuse_while_loading(call: str) -> None:
         )
 
 
-async def with_store(home: str | Path | None, use: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+async def with_store(
+    home: str | Path | None,
+    use: Callable[[SQLiteStore], Awaitable[T]],
+    *,
+    synchronous: str = "NORMAL",
+) -> T:
     """Open the store under ``home`` for the duration of ``use``."""
-    store = open_store(home)
+    store = open_store(home, synchronous=synchronous)
     try:
         return await use(store)
     finally:
