@@ -17,9 +17,13 @@
     |   +-- RunFailedError         the result of a run that did not succeed was asked for
     |   +-- GraphChangedError      resume: the workflow's tasks differ from the run's
     +-- OutsideTaskError           current_context() was called outside a running task
+    +-- TaskControl                raised by a task to steer its own retries
+    |   +-- Retry                  ask for another attempt (``after=`` seconds overrides the delay)
+    |   +-- Fail                   fail at once, without retrying
     +-- TaskFailure                raised inside a task's attempt (recorded, not bad input)
     |   +-- ShellCommandError      a shell task exited with a non-zero code
     |   +-- WorkerLostError        the process running an attempt died
+    |   +-- TimedOut               the attempt ran longer than its timeout
     +-- StoreError                 the store cannot be used
         +-- SchemaVersionError     the database was written by a newer podium
 
@@ -28,19 +32,23 @@ Every error pickles (it may cross a process boundary) and carries its fields as 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 __all__ = [
     "CycleError",
     "DefinitionError",
     "DuplicateTaskError",
+    "Fail",
     "GraphChangedError",
     "HandleMisuseError",
     "OptionError",
     "OutsideTaskError",
     "ParameterError",
     "PodiumError",
+    "Retry",
     "RunError",
     "RunFailedError",
     "RunNotFoundError",
@@ -49,7 +57,9 @@ __all__ = [
     "SchemaVersionError",
     "ShellCommandError",
     "StoreError",
+    "TaskControl",
     "TaskFailure",
+    "TimedOut",
     "UnknownDependencyError",
     "WorkerLostError",
     "WorkflowLoadError",
@@ -243,6 +253,46 @@ class OutsideTaskError(PodiumError, LookupError):
     """``current_context()`` was called outside a running task."""
 
 
+# -- task control: raised by a task's own code to steer its retries ------------------------
+
+
+class TaskControl(PodiumError):
+    """Raised by a task's code to tell podium how to treat the failed attempt."""
+
+
+class Retry(TaskControl):
+    """Ask for another attempt, whatever the task's ``retry_on``, while attempts remain.
+
+    ``after`` (seconds or a timedelta; None: the policy's backoff) is the delay before the
+    next attempt. Raises OptionError if ``after`` is not a non-negative number of seconds.
+    """
+
+    def __init__(self, message: str = "retry requested", *, after: float | timedelta | None = None):
+        self.after = _delay_seconds(after)
+        super().__init__(message)
+
+
+class Fail(TaskControl):
+    """Fail the task at once: no retry, even if attempts remain and ``retry_on`` matches."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+def _delay_seconds(after: float | timedelta | None) -> float | None:
+    if after is None:
+        return None
+    seconds = after.total_seconds() if isinstance(after, timedelta) else after
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not math.isfinite(seconds)
+        or seconds < 0
+    ):
+        raise OptionError("after", after, "must be a non-negative number of seconds or a timedelta")
+    return float(seconds)
+
+
 # -- task failures: raised inside attempts, recorded with their traceback --------------------
 
 
@@ -265,6 +315,14 @@ class WorkerLostError(TaskFailure):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"the worker process running this attempt died: {reason}")
+
+
+class TimedOut(TaskFailure):
+    """The attempt ran longer than its task's ``timeout`` (``seconds``) and was stopped."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"timed out after {seconds:g}s")
 
 
 # -- store errors --------------------------------------------------------------------------

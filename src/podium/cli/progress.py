@@ -19,8 +19,10 @@ _ENDED = {
     "task_cancelled": "cancelled",
     "task_upstream_failed": "upstream_failed",
 }
+_UNFINISHED = {"running", "retrying"}
 _COLORS = {
     "running": "cyan",
+    "retrying": "blue",
     "succeeded": "green",
     "failed": "red",
     "upstream_failed": "yellow",
@@ -44,7 +46,12 @@ class StateCounts:
             return None
         if name is None:
             return None
-        new = "running" if event.kind == "attempt_started" else _ENDED.get(event.kind)
+        if event.kind == "attempt_started":
+            new: str | None = "running"
+        elif event.kind == "task_retrying":
+            new = "retrying"
+        else:
+            new = _ENDED.get(event.kind)
         if new is None:
             return None
         old = self.state.get(name)
@@ -56,7 +63,7 @@ class StateCounts:
 
     @property
     def finished(self) -> int:
-        return sum(n for state, n in self.counts.items() if state != "running")
+        return sum(n for state, n in self.counts.items() if state not in _UNFINISHED)
 
     def summary(self) -> str:
         parts = [f"[{_COLORS[s]}]{self.counts[s]} {s}[/]" for s in _COLORS if self.counts[s]]
@@ -120,7 +127,7 @@ class LiveProgress:
     def _line(self, event: EventRecord, state: str) -> None:
         elapsed = time.monotonic() - self._started
         attempt = f" (attempt {event.attempt})" if event.attempt and state == "running" else ""
-        detail = f": {event.detail}" if state == "failed" and event.detail else ""
+        detail = f": {event.detail}" if state in ("failed", "retrying") and event.detail else ""
         self.console.print(
             f"{elapsed:8.2f}s {state:<15} {event.task_name}{attempt}{detail}",
             markup=False,

@@ -24,6 +24,8 @@ _STYLE = {
     "running": "cyan",
     "pending": "dim",
     "lost": "red",
+    "retrying": "blue",
+    "timed_out": "red",
 }
 
 

@@ -83,7 +83,7 @@ class Plan:
 
     def cancel_unstarted(self) -> list[str]:
         """Mark every node that has not started as cancelled; return them."""
-        names = [n for n, s in self.state.items() if s in ("pending", "ready")]
+        names = [n for n, s in self.state.items() if s in ("pending", "ready", "retrying")]
         for name in names:
             self._end(name, "cancelled")
         return names

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -21,9 +22,11 @@ from podium.engine.admission import Admission
 from podium.engine.plan import Plan
 from podium.engine.protocols import Executor, Store
 from podium.engine.ready import ReadyQueue
+from podium.errors import TimedOut
 from podium.model.attempts import Outcome, Work, idempotency_key
 from podium.model.graph import Graph, Node
 from podium.model.handles import Handle
+from podium.model.policy import retry_delay, should_retry
 from podium.model.records import (
     AttemptRecord,
     Batch,
@@ -76,6 +79,7 @@ class Engine:
         self._clock = clock
         self._cancel_reason: str | None = None
         self._lost = False
+        self._random = random.Random().random  # jitter of retry delays
 
     # -- control, from the loop's thread (signal handlers, the heartbeat) -------------------
 
@@ -115,6 +119,10 @@ class Engine:
         self._next_key = 0
         self._cancelling = False
         self._unrecorded: dict[int, float] = {}
+        self._abandoned: dict[int, Node] = {}  # threads left running: they hold their slot
+        self._timeouts: dict[int, asyncio.TimerHandle] = {}
+        self._timed_out: set[int] = set()
+        self._retries: dict[str, asyncio.TimerHandle] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
 
         self._executor.open(self._report)
@@ -123,8 +131,10 @@ class Engine:
             await self._drive(resumed=bool(prior.values or prior.attempts))
         finally:
             heartbeat.cancel()
-            if self._flush_timer is not None:
-                self._flush_timer.cancel()
+            timers = [*self._timeouts.values(), *self._retries.values(), self._flush_timer]
+            for timer in timers:
+                if timer is not None:
+                    timer.cancel()
             self._executor.close()
         return self._result(graph)
 
@@ -177,6 +187,7 @@ class Engine:
         self._commit(batch)
         for work in submits:
             self._executor.submit(work)
+        self._start_timeouts(submits)
         if self._plan.complete:
             self._finished.set_result(None)
         else:
@@ -195,7 +206,7 @@ class Engine:
                 self._values[name] = self._prior[name]
                 pending.extend(plan.succeeded(name))
             elif node.kind == "call":
-                self._ready.push(name, Admission.shape(node))
+                self._ready.push(name, Admission.shape(node), node.policy.priority)
             elif node.kind == "map" and name not in plan.children:
                 pending.extend(self._expand(node, batch))
             else:  # a gather, or a dynamic map whose elements all succeeded
@@ -334,14 +345,19 @@ class Engine:
         traceback: str | None,
         logs: str,
         batch: Batch,
+        *,
+        task_state: str | None = None,
     ) -> None:
+        """Write how an attempt ended (``state``) and its task's new state (``task_state``,
+        by default the same)."""
+        task_state = task_state or state
         run_id, name, attempt = self._run_id, work.task_name, work.attempt
         dispatched_at = self._unrecorded.pop(work.key, None)
         if dispatched_at is None:
             batch.attempts_ended.append(
                 AttemptRecord(run_id, name, attempt, state, 0.0, ended_at, error, traceback, logs)
             )
-            batch.task_updates.append((state, attempt, None, ended_at, error, run_id, name))
+            batch.task_updates.append((task_state, attempt, None, ended_at, error, run_id, name))
         else:
             batch.events.append(
                 EventRecord(run_id, dispatched_at, "attempt_started", name, attempt)
@@ -352,9 +368,11 @@ class Engine:
                 )
             )
             batch.task_updates.append(
-                (state, attempt, dispatched_at, ended_at, error, run_id, name)
+                (task_state, attempt, dispatched_at, ended_at, error, run_id, name)
             )
-        batch.events.append(EventRecord(run_id, ended_at, f"task_{state}", name, attempt, error))
+        batch.events.append(
+            EventRecord(run_id, ended_at, f"task_{task_state}", name, attempt, error)
+        )
 
     def _flush_soon(self) -> None:
         """Make sure starts not yet written are written within START_FLUSH_DELAY."""
@@ -385,13 +403,28 @@ class Engine:
         return work
 
     def _settle(self, outcome: Outcome, batch: Batch) -> None:
-        """Record how one attempt ended and queue what became ready."""
-        entry = self._running.pop(outcome.work.key, None)
-        if entry is None:  # an abandoned attempt reporting late: already recorded
+        """Record how one attempt ended and queue what became ready (or retry it)."""
+        key = outcome.work.key
+        entry = self._running.pop(key, None)
+        if entry is None:  # an abandoned thread has returned at last: free what it held
+            held = self._abandoned.pop(key, None)
+            if held is not None:
+                self._admission.release(held)
             return
         work, node = entry
-        self._admission.release(node)
+        if outcome.abandoned:  # a thread left running: its reservation stays until it returns
+            self._abandoned[key] = node
+        else:
+            self._admission.release(node)
+        timer = self._timeouts.pop(key, None)
+        if timer is not None:
+            timer.cancel()
         name, run_id, now = work.task_name, self._run_id, self._clock()
+        attempt_state = None
+        if key in self._timed_out:
+            self._timed_out.discard(key)
+            outcome = timed_out(outcome, node.policy.timeout)
+            attempt_state = "timed_out"
         if outcome.ok:
             try:
                 encoded = self._store.encode_result(outcome.value)
@@ -408,11 +441,75 @@ class Engine:
         else:
             state = "failed"
             self._errors[name] = outcome.error or "failed"
-        self._end_attempt(work, state, now, outcome.error, outcome.traceback, outcome.logs, batch)
+            if not self._cancelling and self._retry_later(work, node, outcome, batch, now):
+                self._end_attempt(
+                    work, attempt_state or "failed", now, outcome.error, outcome.traceback,
+                    outcome.logs, batch, task_state="retrying",
+                )  # fmt: skip
+                return
+        self._end_attempt(
+            work, attempt_state or state, now, outcome.error, outcome.traceback, outcome.logs,
+            batch, task_state=state,
+        )  # fmt: skip
         if state == "succeeded":
             self._enqueue(self._plan.succeeded(name), batch)
         else:
             self._upstream_failed(self._plan.failed(name, state), batch, now)
+
+    # -- retries and timeouts ------------------------------------------------------------------
+
+    def _retry_later(
+        self, work: Work, node: Node, outcome: Outcome, batch: Batch, now: float
+    ) -> bool:
+        """If the task's policy allows another attempt, schedule it and return True."""
+        policy = node.policy
+        again, after = should_retry(policy, outcome.exception, work.attempt)
+        if not again:
+            return False
+        delay = after if after is not None else retry_delay(policy, work.attempt, self._random)
+        name = work.task_name
+        self._plan.mark(name, "retrying")
+        self._retries[name] = self._loop.call_later(delay, self._retry_due, name)
+        batch.events.append(
+            EventRecord(
+                self._run_id, now, "retry_scheduled", name, work.attempt,
+                f"attempt {work.attempt + 1} in {delay:.3g}s after {outcome.error}",
+            )
+        )  # fmt: skip
+        return True
+
+    def _retry_due(self, name: str) -> None:
+        self._retries.pop(name, None)
+        if self._plan.state.get(name) != "retrying":  # cancelled meanwhile
+            return
+        node = self._plan.nodes[name]
+        self._plan.mark(name, "ready")
+        self._ready.push(name, Admission.shape(node), node.policy.priority)
+        self._request_step()
+
+    def _start_timeouts(self, submits: list[Work]) -> None:
+        running = self._running
+        for work in submits:
+            timeout = running[work.key][1].policy.timeout
+            if timeout is not None:
+                self._timeouts[work.key] = self._loop.call_later(timeout, self._time_out, work.key)
+
+    def _time_out(self, key: int) -> None:
+        """The attempt ran past its timeout: stop it as a cancel does; a thread, which
+        cannot be stopped, is settled now as timed out and abandoned."""
+        self._timeouts.pop(key, None)
+        entry = self._running.get(key)
+        if entry is None:
+            return
+        work = entry[0]
+        self._timed_out.add(key)
+        if self._executor.cancel(work):
+            return  # its outcome (cancelled) will come and be settled as timed out
+        now = self._clock()
+        self._outcomes.append(
+            Outcome(work, False, cancelled=True, abandoned=True, started_at=now, ended_at=now)
+        )
+        self._request_step()
 
     # -- cancellation, heartbeat, end -------------------------------------------------------
 
@@ -432,6 +529,7 @@ class Engine:
             # A thread cannot be stopped: it is abandoned, its result will be ignored, and
             # its reservation is kept until it really returns.
             del self._running[key]
+            self._abandoned[key] = _node
             self._plan.failed(work.task_name, "cancelled")
             note = "abandoned: the thread could not be stopped; its result will be ignored"
             self._end_attempt(work, "cancelled", now, note, None, "", batch)
@@ -488,3 +586,13 @@ class Engine:
             for name, state in plan.state.items()
         }
         return RunResult(self._run_id, graph.workflow, self._final_state(), tasks, graph.output)
+
+
+def timed_out(outcome: Outcome, seconds: float | None) -> Outcome:
+    """The outcome of an attempt stopped by its timeout: a failure (TimedOut), which the
+    task's retry policy may retry."""
+    error = TimedOut(seconds or 0.0)
+    return Outcome(
+        outcome.work, False, error=f"TimedOut: {error}", logs=outcome.logs,
+        started_at=outcome.started_at, ended_at=outcome.ended_at, exception=error,
+    )  # fmt: skip

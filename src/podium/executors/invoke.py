@@ -46,6 +46,7 @@ def failure(
     return Outcome(
         work,
         False,
+        exception=error,
         error=describe(error),
         traceback="".join(traceback.format_exception(error)),
         logs=logs + extra_logs,

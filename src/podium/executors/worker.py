@@ -66,6 +66,11 @@ def run_payload(payload: bytes) -> bytes:
     if printed:
         outcome.logs = "\n".join(part for part in (outcome.logs, printed.rstrip("\n")) if part)
     outcome.work = None  # type: ignore[assignment]  # the parent keeps its own Work
+    if outcome.exception is not None:
+        try:
+            cloudpickle.dumps(outcome.exception)
+        except BaseException:  # the error's text and traceback still go back
+            outcome.exception = None
     try:
         return cloudpickle.dumps(outcome)
     except BaseException as error:

@@ -47,6 +47,10 @@ class Outcome:
     started_at: float = 0.0
     ended_at: float = 0.0
     cancelled: bool = False
+    exception: BaseException | None = None
+    """The error itself, for retry decisions (None when it could not cross a process)."""
+    abandoned: bool = False
+    """Set by the engine for a thread it stopped waiting for: its reservation stays held."""
 
 
 def idempotency_key(run_id: str, task_name: str) -> str:

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from podium.errors import CycleError, DuplicateTaskError, UnknownDependencyError
+from podium.model.policy import Policy
 
 if TYPE_CHECKING:
     from podium.model.taskdef import TaskDef
 
 NodeKind = Literal["call", "map", "gather"]
+DEFAULT_POLICY = Policy()
 
 
 @dataclass(eq=False, slots=True)
@@ -31,6 +33,11 @@ class Node:
     map_index: int | None = None
     has_handles: bool = False
     explicit_name: bool = False
+
+    @property
+    def policy(self) -> Policy:
+        """What to do when an attempt fails or overruns, and the priority."""
+        return self.task.policy if self.task is not None else DEFAULT_POLICY
 
     @property
     def task_name(self) -> str:

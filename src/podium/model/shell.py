@@ -10,11 +10,13 @@ import os
 import shlex
 import string
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from podium.errors import OptionError, ShellCommandError
 from podium.model.building import current_builder
+from podium.model.policy import Policy, make_policy
 
 
 def render_command(template: str, fields: Mapping[str, Any]) -> str:
@@ -41,7 +43,13 @@ class ShellTask:
     tags: tuple[str, ...] = ()
 
     def __init__(
-        self, command: str, *, name: str | None, env: Mapping[str, str] | None, cwd: str | None
+        self,
+        command: str,
+        *,
+        name: str | None,
+        env: Mapping[str, str] | None,
+        cwd: str | None,
+        policy: Policy | None = None,
     ) -> None:
         if not isinstance(command, str) or not command.strip():
             raise OptionError("command", command, "a shell task needs a non-empty command line")
@@ -49,6 +57,7 @@ class ShellTask:
         self.name = name or "shell"
         self.env = dict(env) if env else None
         self.cwd = cwd
+        self.policy = policy if policy is not None else Policy()
         self.fn = self.run_here
 
     def run_here(self, **fields: Any) -> str:
@@ -74,16 +83,37 @@ def shell(
     name: str | None = None,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
+    retries: int = 0,
+    retry_delay: float | timedelta = 1.0,
+    backoff: float = 2.0,
+    max_delay: float | timedelta | None = None,
+    jitter: float = 0.0,
+    retry_on: type[BaseException] | Iterable[type[BaseException]] = (Exception,),
+    timeout: float | timedelta | None = None,
+    priority: int = 0,
     **fields: Any,
 ) -> Any:
     """A shell task: runs ``command`` in its own process group; exit code 0 means success.
 
     stdout and stderr go to the attempt's log; the result is the command's stdout (a str).
     Inside a workflow, returns a handle; outside one, runs the command and returns stdout.
-    ``fields`` fill ``{name}`` placeholders of the command (handles allowed), shell-quoted.
-    Raises OptionError for an empty command, ShellCommandError (outside a workflow) on failure.
+    ``fields`` fill ``{name}`` placeholders of the command (handles allowed), shell-quoted;
+    the policy options (``retries``, ``retry_delay``, ``backoff``, ``max_delay``, ``jitter``,
+    ``retry_on``, ``timeout``, ``priority``; see ``@task``) are not fields.
+    Raises OptionError for an empty command or an invalid option, ShellCommandError (outside
+    a workflow) on failure.
     """
-    spec = ShellTask(command, name=name, env=env, cwd=cwd)
+    policy = make_policy(
+        retries=retries,
+        retry_delay=retry_delay,
+        backoff=backoff,
+        max_delay=max_delay,
+        jitter=jitter,
+        retry_on=retry_on,
+        timeout=timeout,
+        priority=priority,
+    )
+    spec = ShellTask(command, name=name, env=env, cwd=cwd, policy=policy)
     missing = template_fields(command) - set(fields)
     if missing:
         raise OptionError(

@@ -9,20 +9,26 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any, Literal, overload
 
 from podium.errors import OptionError
 from podium.model.building import current_builder
 from podium.model.handles import Handle
+from podium.model.policy import POLICY_OPTIONS, Policy, make_policy
 
 Isolation = Literal["thread", "process", "async", "shell"]
 ISOLATIONS = ("thread", "process", "async", "shell")
+Seconds = float | timedelta
+ExceptionClasses = type[BaseException] | Iterable[type[BaseException]]
 
 
 class TaskDef:
-    """A task: a function plus how and where to run it.
+    """A task: a function plus how and where to run it, and its ``policy`` (retries, timeout,
+    priority; see ``Policy``).
 
-    Raises OptionError at decoration time for an invalid ``isolation`` or ``tags``.
+    Raises OptionError at decoration time for an invalid ``isolation``, ``tags`` or policy
+    option.
     """
 
     def __init__(
@@ -32,6 +38,14 @@ class TaskDef:
         name: str | None = None,
         tags: Iterable[str] = (),
         isolation: Isolation | None = None,
+        retries: int = 0,
+        retry_delay: Seconds = 1.0,
+        backoff: float = 2.0,
+        max_delay: Seconds | None = None,
+        jitter: float = 0.0,
+        retry_on: ExceptionClasses = (Exception,),
+        timeout: Seconds | None = None,
+        priority: int = 0,
     ) -> None:
         if not callable(fn):
             raise OptionError("fn", fn, "a task must wrap a callable")
@@ -44,6 +58,16 @@ class TaskDef:
         self.tags = tuple(tags)
         self.is_coroutine = inspect.iscoroutinefunction(fn)
         self.isolation = self._choose_isolation(isolation)
+        self.policy: Policy = make_policy(
+            retries=retries,
+            retry_delay=retry_delay,
+            backoff=backoff,
+            max_delay=max_delay,
+            jitter=jitter,
+            retry_on=retry_on,
+            timeout=timeout,
+            priority=priority,
+        )
         self._takes_name = _has_parameter(fn, "name")
         functools.update_wrapper(self, fn)
 
@@ -67,6 +91,29 @@ class TaskDef:
 
     def __repr__(self) -> str:
         return f"<task {self.name} ({self.isolation})>"
+
+    def with_options(
+        self,
+        *,
+        name: str | None = None,
+        tags: Iterable[str] | None = None,
+        isolation: Isolation | None = None,
+        **options: Any,
+    ) -> TaskDef:
+        """A copy of this task (same function) with some options changed.
+
+        ``options`` are policy options (``retries=``, ``timeout=``, ...); the others keep
+        this task's values. Calls of the copy in a workflow are named after its name, like
+        calls of the original. Raises OptionError naming an unknown or invalid option.
+        """
+        policy = self.policy.merged(**options)
+        return TaskDef(
+            self.fn,
+            name=self.name if name is None else name,
+            tags=self.tags if tags is None else tags,
+            isolation=self.isolation if isolation is None else isolation,  # type: ignore[arg-type]
+            **policy.options(),
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         builder = current_builder()
@@ -105,7 +152,18 @@ def task(fn: Callable[..., Any], /) -> TaskDef: ...
 
 @overload
 def task(
-    *, name: str | None = None, tags: Iterable[str] = (), isolation: Isolation | None = None
+    *,
+    name: str | None = None,
+    tags: Iterable[str] = (),
+    isolation: Isolation | None = None,
+    retries: int = 0,
+    retry_delay: Seconds = 1.0,
+    backoff: float = 2.0,
+    max_delay: Seconds | None = None,
+    jitter: float = 0.0,
+    retry_on: ExceptionClasses = (Exception,),
+    timeout: Seconds | None = None,
+    priority: int = 0,
 ) -> Callable[[Callable[..., Any]], TaskDef]: ...
 
 
@@ -116,13 +174,39 @@ def task(
     name: str | None = None,
     tags: Iterable[str] = (),
     isolation: Isolation | None = None,
+    retries: int = 0,
+    retry_delay: Seconds = 1.0,
+    backoff: float = 2.0,
+    max_delay: Seconds | None = None,
+    jitter: float = 0.0,
+    retry_on: ExceptionClasses = (Exception,),
+    timeout: Seconds | None = None,
+    priority: int = 0,
 ) -> TaskDef | Callable[[Callable[..., Any]], TaskDef]:
     """Make a function (sync or ``async def``) a task; usable as ``@task`` or ``@task(...)``.
 
     ``isolation``: ``"thread"`` (default for sync functions), ``"process"`` (CPU-bound work,
     run in a worker process), ``"async"`` (coroutines, on the engine's event loop).
-    Raises OptionError for an invalid option.
+    ``retries`` (attempts after the first), ``retry_delay`` (seconds before the first retry),
+    ``backoff`` (its growth factor), ``max_delay``, ``jitter`` (a fraction), ``retry_on``
+    (exception classes worth retrying), ``timeout`` (seconds per attempt) and ``priority``
+    (higher runs first among ready tasks) make the task's ``Policy``.
+    Raises OptionError for an invalid option, naming it.
     """
+    options: dict[str, Any] = {
+        "name": name,
+        "tags": tags,
+        "isolation": isolation,
+        "retries": retries,
+        "retry_delay": retry_delay,
+        "backoff": backoff,
+        "max_delay": max_delay,
+        "jitter": jitter,
+        "retry_on": retry_on,
+        "timeout": timeout,
+        "priority": priority,
+    }
     if fn is not None:
-        return TaskDef(fn, name=name, tags=tags, isolation=isolation)
-    return lambda function: TaskDef(function, name=name, tags=tags, isolation=isolation)
+        return TaskDef(fn, **options)
+    make_policy(**{option: options[option] for option in POLICY_OPTIONS})  # refuse bad ones now
+    return lambda function: TaskDef(function, **options)
