@@ -22,19 +22,18 @@ from podium.engine.admission import Admission
 from podium.engine.plan import Plan
 from podium.engine.protocols import Executor, Store
 from podium.engine.ready import ReadyQueue
+from podium.engine.recording import Recorder
 from podium.errors import TimedOut
 from podium.model.attempts import Outcome, Work, idempotency_key
 from podium.model.graph import Graph, Node
 from podium.model.handles import Handle
 from podium.model.policy import retry_delay, should_retry
 from podium.model.records import (
-    AttemptRecord,
     Batch,
     EventRecord,
     Owner,
     RunRecord,
     RunUpdate,
-    TaskRecord,
 )
 from podium.model.run_result import RunResult, TaskResult
 from podium.model.values import substitute
@@ -118,7 +117,7 @@ class Engine:
         self._attempts = dict(prior.attempts)
         self._next_key = 0
         self._cancelling = False
-        self._unrecorded: dict[int, float] = {}
+        self._recorder = Recorder(run.run_id, self._clock)
         self._abandoned: dict[int, Node] = {}  # threads left running: they hold their slot
         self._timeouts: dict[int, asyncio.TimerHandle] = {}
         self._timed_out: set[int] = set()
@@ -172,7 +171,7 @@ class Engine:
             outcomes = self._outcomes
             while outcomes:
                 self._settle(outcomes.popleft(), batch)
-            self._record_starts(batch)
+            self._recorder.record_starts(batch)
             self._advance(batch)
         except BaseException as error:
             self._finished.set_exception(error)
@@ -248,53 +247,29 @@ class Engine:
         ]
         now = self._clock()
         for child in children:
-            batch.new_tasks.append(self._task_record(child))
+            position = len(self._plan.nodes) + (child.map_index or 0)
+            batch.new_tasks.append(self._recorder.task_record(child, position))
         batch.task_updates.append(("running", 0, now, None, None, self._run_id, node.name))
         batch.events.append(
             EventRecord(self._run_id, now, "map_expanded", node.name, detail=str(len(children)))
         )
         return self._plan.expand(node.name, children)
 
-    def _task_record(self, node: Node) -> TaskRecord:
-        return TaskRecord(
-            run_id=self._run_id,
-            name=node.name,
-            task=node.task_name,
-            deps=list(node.deps),
-            map_index=node.map_index,
-            idempotency_key=idempotency_key(self._run_id, node.name),
-            isolation=node.isolation,
-            position=len(self._plan.nodes) + (node.map_index or 0),
-        )
-
     def _succeed_inline(self, name: str, value: Any, batch: Batch) -> None:
-        now = self._clock()
         self._values[name] = value
         batch.results.append((self._run_id, name, self._store.encode_result(value)))
-        batch.task_updates.append(("succeeded", 0, None, now, None, self._run_id, name))
-        batch.events.append(EventRecord(self._run_id, now, "task_succeeded", name))
+        self._recorder.task_state(batch, name, "succeeded", 0)
 
     def _fail_inline(self, name: str, error: str, batch: Batch) -> None:
         now = self._clock()
         self._errors[name] = error
-        batch.task_updates.append(("failed", 0, now, now, error, self._run_id, name))
-        batch.events.append(EventRecord(self._run_id, now, "task_failed", name, detail=error))
+        self._recorder.task_state(batch, name, "failed", 0, started_at=now, error=error, at=now)
         self._upstream_failed(self._plan.failed(name), batch, now)
 
     def _upstream_failed(self, names: list[str], batch: Batch, now: float) -> None:
         for name in names:
-            batch.task_updates.append(
-                (
-                    "upstream_failed",
-                    self._attempts.get(name, 0),
-                    None,
-                    now,
-                    None,
-                    self._run_id,
-                    name,
-                )
-            )
-            batch.events.append(EventRecord(self._run_id, now, "task_upstream_failed", name))
+            attempts = self._attempts.get(name, 0)
+            self._recorder.task_state(batch, name, "upstream_failed", attempts, at=now)
 
     def _dispatch(self, batch: Batch) -> list[Work]:
         """Start every queued node the admission gate lets through."""
@@ -311,72 +286,13 @@ class Engine:
             work = self._work(node, attempt)
             self._running[work.key] = (work, node)
             self._plan.mark(name, "running")
-            self._unrecorded[work.key] = now
+            self._recorder.dispatched(work, now)
             submits.append(work)
         return submits
 
-    def _record_starts(self, batch: Batch) -> None:
-        """Write the start of attempts dispatched earlier that are still running.
-
-        A start is written late on purpose: an attempt that ends before the next commit is
-        written once, complete (one row instead of an insert and an update). Crash safety
-        does not need the start (an unrecorded attempt is simply run again on resume); a
-        result always is committed before any dependent is dispatched."""
-        run_id = self._run_id
-        running = self._running
-        for key, dispatched_at in self._unrecorded.items():
-            work = running[key][0]
-            name, attempt = work.task_name, work.attempt
-            batch.attempts_started.append(
-                AttemptRecord(run_id, name, attempt, "running", dispatched_at)
-            )
-            batch.task_updates.append(("running", attempt, dispatched_at, None, None, run_id, name))
-            batch.events.append(
-                EventRecord(run_id, dispatched_at, "attempt_started", name, attempt)
-            )
-        self._unrecorded.clear()
-
-    def _end_attempt(
-        self,
-        work: Work,
-        state: str,
-        ended_at: float,
-        error: str | None,
-        traceback: str | None,
-        logs: str,
-        batch: Batch,
-        *,
-        task_state: str | None = None,
-    ) -> None:
-        """Write how an attempt ended (``state``) and its task's new state (``task_state``,
-        by default the same)."""
-        task_state = task_state or state
-        run_id, name, attempt = self._run_id, work.task_name, work.attempt
-        dispatched_at = self._unrecorded.pop(work.key, None)
-        if dispatched_at is None:
-            batch.attempts_ended.append(
-                AttemptRecord(run_id, name, attempt, state, 0.0, ended_at, error, traceback, logs)
-            )
-            batch.task_updates.append((task_state, attempt, None, ended_at, error, run_id, name))
-        else:
-            batch.events.append(
-                EventRecord(run_id, dispatched_at, "attempt_started", name, attempt)
-            )
-            batch.attempts_started.append(
-                AttemptRecord(
-                    run_id, name, attempt, state, dispatched_at, ended_at, error, traceback, logs
-                )
-            )
-            batch.task_updates.append(
-                (task_state, attempt, dispatched_at, ended_at, error, run_id, name)
-            )
-        batch.events.append(
-            EventRecord(run_id, ended_at, f"task_{task_state}", name, attempt, error)
-        )
-
     def _flush_soon(self) -> None:
         """Make sure starts not yet written are written within START_FLUSH_DELAY."""
-        if self._unrecorded and self._flush_timer is None:
+        if self._recorder.unrecorded and self._flush_timer is None:
             self._flush_timer = self._loop.call_later(START_FLUSH_DELAY, self._flush_due)
 
     def _flush_due(self) -> None:
@@ -442,14 +358,14 @@ class Engine:
             state = "failed"
             self._errors[name] = outcome.error or "failed"
             if not self._cancelling and self._retry_later(work, node, outcome, batch, now):
-                self._end_attempt(
-                    work, attempt_state or "failed", now, outcome.error, outcome.traceback,
-                    outcome.logs, batch, task_state="retrying",
+                self._recorder.attempt_ended(
+                    batch, work, attempt_state or "failed", now, outcome.error,
+                    outcome.traceback, outcome.logs, task_state="retrying",
                 )  # fmt: skip
                 return
-        self._end_attempt(
-            work, attempt_state or state, now, outcome.error, outcome.traceback, outcome.logs,
-            batch, task_state=state,
+        self._recorder.attempt_ended(
+            batch, work, attempt_state or state, now, outcome.error, outcome.traceback,
+            outcome.logs, task_state=state,
         )  # fmt: skip
         if state == "succeeded":
             self._enqueue(self._plan.succeeded(name), batch)
@@ -532,7 +448,7 @@ class Engine:
             self._abandoned[key] = _node
             self._plan.failed(work.task_name, "cancelled")
             note = "abandoned: the thread could not be stopped; its result will be ignored"
-            self._end_attempt(work, "cancelled", now, note, None, "", batch)
+            self._recorder.attempt_ended(batch, work, "cancelled", now, note, None, "")
 
     async def _heartbeat(self) -> None:
         while True:

@@ -1,0 +1,94 @@
+"""How the engine's state changes become rows: one Batch per turn of the loop.
+
+The start of an attempt is written late on purpose: an attempt that ends before the next
+commit is written once, complete (one row instead of an insert and an update). Crash safety
+does not need the start (an attempt not yet written is simply run again on resume); what it
+needs, a result committed before any dependent is dispatched, the engine guarantees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from podium.model.attempts import Work, idempotency_key
+from podium.model.graph import Node
+from podium.model.records import AttemptRecord, Batch, EventRecord, TaskRecord
+
+
+class Recorder:
+    """Writes the rows of one run's transitions into batches."""
+
+    def __init__(self, run_id: str, clock: Callable[[], float]) -> None:
+        self.run_id = run_id
+        self.clock = clock
+        self.unrecorded: dict[int, tuple[Work, float]] = {}
+        """Attempts dispatched whose start is not written yet, with their dispatch time."""
+
+    def event(
+        self, batch: Batch, kind: str, name: str | None = None, attempt: int | None = None,
+        detail: str | None = None, at: float | None = None,
+    ) -> None:  # fmt: skip
+        batch.events.append(
+            EventRecord(self.run_id, self.clock() if at is None else at, kind, name, attempt,
+                        detail)
+        )  # fmt: skip
+
+    def task_record(self, node: Node, position: int) -> TaskRecord:
+        """The row of a task instance created at run time (a dynamic map's element)."""
+        return TaskRecord(
+            run_id=self.run_id, name=node.name, task=node.task_name, deps=list(node.deps),
+            map_index=node.map_index, idempotency_key=idempotency_key(self.run_id, node.name),
+            isolation=node.isolation, position=position,
+        )  # fmt: skip
+
+    def task_state(
+        self, batch: Batch, name: str, state: str, attempts: int, *,
+        started_at: float | None = None, error: str | None = None, at: float | None = None,
+    ) -> None:  # fmt: skip
+        """A task instance changed state without an attempt ending (inline nodes, skips,
+        cancels, upstream failures), with its event."""
+        now = self.clock() if at is None else at
+        batch.task_updates.append((state, attempts, started_at, now, error, self.run_id, name))
+        self.event(batch, f"task_{state}", name, detail=error, at=now)
+
+    def dispatched(self, work: Work, at: float) -> None:
+        self.unrecorded[work.key] = (work, at)
+
+    def record_starts(self, batch: Batch) -> None:
+        """Write the start of every attempt dispatched earlier and still running."""
+        run_id = self.run_id
+        for work, dispatched_at in self.unrecorded.values():
+            name, attempt = work.task_name, work.attempt
+            batch.attempts_started.append(
+                AttemptRecord(run_id, name, attempt, "running", dispatched_at)
+            )
+            batch.task_updates.append(("running", attempt, dispatched_at, None, None, run_id, name))
+            self.event(batch, "attempt_started", name, attempt, at=dispatched_at)
+        self.unrecorded.clear()
+
+    def attempt_ended(
+        self, batch: Batch, work: Work, state: str, ended_at: float, error: str | None,
+        traceback: str | None, logs: str, *, task_state: str | None = None,
+    ) -> None:  # fmt: skip
+        """How an attempt ended (``state``) and its task's new state (``task_state``, by
+        default the same): one complete row if its start was not written yet."""
+        task_state = task_state or state
+        run_id, name, attempt = self.run_id, work.task_name, work.attempt
+        pending = self.unrecorded.pop(work.key, None)
+        if pending is None:
+            batch.attempts_ended.append(
+                AttemptRecord(run_id, name, attempt, state, 0.0, ended_at, error, traceback, logs)
+            )
+            batch.task_updates.append((task_state, attempt, None, ended_at, error, run_id, name))
+        else:
+            dispatched_at = pending[1]
+            self.event(batch, "attempt_started", name, attempt, at=dispatched_at)
+            batch.attempts_started.append(
+                AttemptRecord(
+                    run_id, name, attempt, state, dispatched_at, ended_at, error, traceback, logs
+                )
+            )
+            batch.task_updates.append(
+                (task_state, attempt, dispatched_at, ended_at, error, run_id, name)
+            )
+        self.event(batch, f"task_{task_state}", name, attempt, error, at=ended_at)
