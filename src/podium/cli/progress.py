@@ -18,6 +18,7 @@ _ENDED = {
     "task_failed": "failed",
     "task_cancelled": "cancelled",
     "task_upstream_failed": "upstream_failed",
+    "task_skipped": "skipped",
 }
 _UNFINISHED = {"running", "retrying"}
 _COLORS = {
@@ -27,6 +28,7 @@ _COLORS = {
     "failed": "red",
     "upstream_failed": "yellow",
     "cancelled": "magenta",
+    "skipped": "dim",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ _STYLE = {
     "lost": "red",
     "retrying": "blue",
     "timed_out": "red",
+    "skipped": "dim",
 }
 
 
@@ -87,6 +89,76 @@ def tasks_table(tasks: list[TaskRecord], *, limit: int | None = SUMMARY_ROWS) ->
         counts = Counter(t.state for t in tasks)
         rest = ", ".join(f"{n} {state}" for state, n in counts.items())
         table.caption = f"{len(tasks) - len(shown)} more tasks not shown (all: {rest})"
+    return table
+
+
+def seconds(value: float | None) -> str:
+    """``4.2ms``, ``850ms``, ``2.31s``, or an empty string."""
+    if value is None:
+        return ""
+    if value < 0.01:
+        return f"{value * 1000:.1f}ms"
+    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.2f}s"
+
+
+def megabytes(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f} MB"
+
+
+def latest_attempts(attempts: list[AttemptRecord]) -> dict[str, AttemptRecord]:
+    """The latest attempt of each task instance."""
+    latest: dict[str, AttemptRecord] = {}
+    for attempt in attempts:
+        seen = latest.get(attempt.task_name)
+        if seen is None or attempt.attempt > seen.attempt:
+            latest[attempt.task_name] = attempt
+    return latest
+
+
+def usage_table(tasks: list[TaskRecord], attempts: list[AttemptRecord]) -> Table:
+    """What the latest attempt of each task used (see docs/guide.md, Resource accounting)."""
+    latest = latest_attempts(attempts)
+    gpu = any(a.gpu_memory_mb is not None for a in latest.values())
+    table = Table(title="usage (latest attempt)", title_justify="left")
+    columns = ["task", "attempt", "wall", "cpu", "peak RSS", "queue wait", "RSS scope"]
+    for column in columns[:5] + (["GPU memory"] if gpu else []) + columns[5:]:
+        table.add_column(column, overflow="fold")
+    for task in display_order(tasks):
+        a = latest.get(task.name)
+        if a is None:
+            continue
+        cells = [escape(task.name), str(a.attempt), seconds(a.wall_s), seconds(a.cpu_s),
+                 megabytes(a.peak_rss_mb)]  # fmt: skip
+        if gpu:
+            cells.append(megabytes(a.gpu_memory_mb))
+        cells += [seconds(a.queue_wait_s), a.rss_scope or ""]
+        table.add_row(*cells)
+    return table
+
+
+BOTTLENECKS = 5
+
+
+def bottlenecks_table(attempts: list[AttemptRecord], top: int = BOTTLENECKS) -> Table:
+    """The ``top`` longest-running tasks, longest queue waits and largest peak RSS (of each
+    task's latest attempt)."""
+    latest = list(latest_attempts(attempts).values())
+
+    def ranked(field: str, show: Callable[[float | None], str]) -> list[str]:
+        measured = [a for a in latest if getattr(a, field) is not None]
+        measured.sort(key=lambda a: getattr(a, field), reverse=True)
+        return [f"{escape(a.task_name)} ({show(getattr(a, field))})" for a in measured[:top]]
+
+    lists = (
+        ranked("wall_s", seconds),
+        ranked("queue_wait_s", seconds),
+        ranked("peak_rss_mb", megabytes),
+    )
+    table = Table(title="bottlenecks", title_justify="left")
+    for column in ("longest running", "longest queue wait", "largest peak RSS"):
+        table.add_column(column, overflow="fold")
+    for row in range(max(len(cells) for cells in lists)):
+        table.add_row(*(cells[row] if row < len(cells) else "" for cells in lists))
     return table
 
 

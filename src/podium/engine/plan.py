@@ -1,13 +1,70 @@
 """The plan of one run: which task instances wait, which are ready, which have ended.
 
 In the manner of graphlib.TopologicalSorter: the engine asks for ready nodes, dispatches them,
-and reports each end; the plan answers with the nodes that became ready. Dynamic maps add
-their elements with ``expand`` when the node they map over has succeeded.
+and reports each end; the plan answers with what that decided for the dependents. Dynamic
+maps add their elements with ``expand`` when the node they map over has succeeded.
+
+Trigger rules decide, from how the tasks a node needs ended, whether it runs, is
+``skipped``, or is ``upstream_failed``. Upstream ends count as *success* (succeeded),
+*failed* (failed, upstream_failed, cancelled) or *skipped*. A node runs only once all it
+needs has ended (their results are its arguments; a failed or skipped one passes None); it
+is skipped or upstream_failed as soon as its rule can no longer be met:
+
+    rule                          runs when everything needed has ended and...   otherwise
+    all_success (default)         all succeeded        upstream_failed at the first failure;
+                                                       skipped at the first skip
+    all_done                      always               -
+    one_failed                    at least one failed  skipped
+    one_success                   at least one succeeded  upstream_failed if one failed,
+                                                          else skipped
+    none_failed                   none failed          upstream_failed at the first failure
+    none_failed_min_one_success   none failed and at   upstream_failed at the first failure;
+                                  least one succeeded  skipped if all were skipped
+
+A skipped or upstream_failed node ends in turn, so decisions propagate down the graph.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from podium.model.graph import Graph, Node
+
+SUCCESS = frozenset({"succeeded"})
+FAILURE = frozenset({"failed", "upstream_failed", "cancelled"})
+ENDED = frozenset({"succeeded", "failed", "upstream_failed", "cancelled", "skipped"})
+
+
+@dataclass
+class Decisions:
+    """What one end decided downstream."""
+
+    ready: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    upstream_failed: list[str] = field(default_factory=list)
+
+
+def decide(rule: str, succeeded: int, failed: int, skipped: int, pending: int) -> str | None:
+    """``"run"``, ``"skipped"``, ``"upstream_failed"``, or None (not decided yet)."""
+    if rule == "all_success":
+        if failed:
+            return "upstream_failed"
+        if skipped:
+            return "skipped"
+        return "run" if not pending else None
+    if rule in ("none_failed", "none_failed_min_one_success") and failed:
+        return "upstream_failed"
+    if pending:
+        return None
+    if rule == "all_done" or rule == "none_failed":
+        return "run"
+    if rule == "one_failed":
+        return "run" if failed else "skipped"
+    if rule == "one_success":
+        return "run" if succeeded else ("upstream_failed" if failed else "skipped")
+    if rule == "none_failed_min_one_success":
+        return "run" if succeeded else "skipped"
+    raise ValueError(f"unknown trigger rule {rule!r}")
 
 
 class Plan:
@@ -17,9 +74,10 @@ class Plan:
         self.nodes: dict[str, Node] = dict(graph.nodes)
         self.state: dict[str, str] = dict.fromkeys(self.nodes, "pending")
         self.downstream: dict[str, list[str]] = graph.dependents()
-        self.waiting: dict[str, int] = {
-            name: len(set(node.deps)) for name, node in self.nodes.items()
+        self.needs: dict[str, list[str]] = {
+            name: list(dict.fromkeys(node.deps)) for name, node in self.nodes.items()
         }
+        self.waiting: dict[str, int] = {name: len(deps) for name, deps in self.needs.items()}
         self.children: dict[str, list[str]] = {}
         self.unfinished = len(self.nodes)
 
@@ -36,43 +94,63 @@ class Plan:
         return ready
 
     def mark(self, name: str, state: str) -> None:
-        """Record a non-final state (``running``)."""
+        """Record a non-final state (``running``, ``retrying``, ``ready``)."""
         self.state[name] = state
 
+    def finish(self, name: str, state: str) -> Decisions:
+        """``name`` ended in ``state``; decide its dependents, and theirs in turn."""
+        decisions = Decisions()
+        ends = [(name, state)]
+        while ends:
+            ended, how = ends.pop()
+            self._end(ended, how)
+            for child in self.downstream[ended]:
+                self.waiting[child] -= 1
+                if self.state[child] != "pending":
+                    continue
+                verdict = self._verdict(child)
+                if verdict == "run":
+                    self.state[child] = "ready"
+                    decisions.ready.append(child)
+                elif verdict is not None:
+                    getattr(decisions, verdict).append(child)
+                    ends.append((child, verdict))
+        return decisions
+
     def succeeded(self, name: str) -> list[str]:
-        """``name`` succeeded; return the dependents that became ready."""
-        self._end(name, "succeeded")
-        ready = []
-        for child in self.downstream[name]:
-            self.waiting[child] -= 1
-            if self.waiting[child] == 0 and self.state[child] == "pending":
-                self.state[child] = "ready"
-                ready.append(child)
-        return ready
+        """``name`` succeeded; return the dependents that became ready (see ``finish``)."""
+        return self.finish(name, "succeeded").ready
 
     def failed(self, name: str, state: str = "failed") -> list[str]:
-        """``name`` ended without success; return its transitive dependents, now
-        ``upstream_failed`` (those that had not ended already)."""
-        self._end(name, state)
-        marked: list[str] = []
-        stack = list(self.downstream[name])
-        while stack:
-            child = stack.pop()
-            if self.state[child] in ("pending", "ready"):
-                self._end(child, "upstream_failed")
-                marked.append(child)
-                stack.extend(self.downstream[child])
-        return marked
+        """``name`` ended without success; return the dependents this decided against
+        (``upstream_failed`` or ``skipped``; see ``finish``)."""
+        decisions = self.finish(name, state)
+        return decisions.upstream_failed + decisions.skipped
+
+    def _verdict(self, name: str) -> str | None:
+        node = self.nodes[name]
+        # a map or gather collects its elements: it needs them all
+        rule = node.policy.trigger_rule if node.kind == "call" else "all_success"
+        states = [self.state[dep] for dep in self.needs[name]]
+        return decide(
+            rule,
+            sum(state in SUCCESS for state in states),
+            sum(state in FAILURE for state in states),
+            sum(state == "skipped" for state in states),
+            self.waiting[name],
+        )
 
     def expand(self, name: str, children: list[Node]) -> list[str]:
         """Add the elements of dynamic map ``name``; it now waits for them. Returns the
         elements (all ready); if there are none, ``name`` itself is returned, ready again."""
         self.children[name] = [child.name for child in children]
+        self.needs[name] = list(self.children[name])
         self.waiting[name] = len(children)
         self.state[name] = "pending"  # waits for its elements, as it waited for its inputs
         for child in children:
             self.nodes[child.name] = child
             self.state[child.name] = "ready"
+            self.needs[child.name] = []
             self.waiting[child.name] = 0
             self.downstream[child.name] = [name]
         self.unfinished += len(children)

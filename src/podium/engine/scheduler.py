@@ -203,7 +203,7 @@ class Engine:
             node = plan.nodes[name]
             if name in self._prior:
                 self._values[name] = self._prior[name]
-                pending.extend(plan.succeeded(name))
+                pending.extend(self._decide(name, "succeeded", batch))
             elif node.kind == "call":
                 self._ready.push(name, Admission.shape(node), node.policy.priority)
             elif node.kind == "map" and name not in plan.children:
@@ -215,7 +215,7 @@ class Engine:
                     else [handle.node.name for handle in node.args]
                 )
                 self._succeed_inline(name, [self._values[m] for m in members], batch)
-                pending.extend(plan.succeeded(name))
+                pending.extend(self._decide(name, "succeeded", batch))
 
     def _expand(self, node: Node, batch: Batch) -> list[str]:
         """Create the elements of dynamic map ``node`` from the result it maps over."""
@@ -264,12 +264,19 @@ class Engine:
         now = self._clock()
         self._errors[name] = error
         self._recorder.task_state(batch, name, "failed", 0, started_at=now, error=error, at=now)
-        self._upstream_failed(self._plan.failed(name), batch, now)
+        self._enqueue(self._decide(name, "failed", batch), batch)
 
-    def _upstream_failed(self, names: list[str], batch: Batch, now: float) -> None:
-        for name in names:
-            attempts = self._attempts.get(name, 0)
-            self._recorder.task_state(batch, name, "upstream_failed", attempts, at=now)
+    def _decide(self, name: str, state: str, batch: Batch) -> list[str]:
+        """``name`` ended in ``state``: record what that decided downstream (trigger rules,
+        see engine/plan.py) and return the nodes it made ready."""
+        decisions = self._plan.finish(name, state)
+        if decisions.skipped or decisions.upstream_failed:
+            now = self._clock()
+            for verdict in ("upstream_failed", "skipped"):
+                for child in getattr(decisions, verdict):
+                    attempts = self._attempts.get(child, 0)
+                    self._recorder.task_state(batch, child, verdict, attempts, at=now)
+        return decisions.ready
 
     def _dispatch(self, batch: Batch) -> list[Work]:
         """Start every queued node the admission gate lets through."""
@@ -304,7 +311,8 @@ class Engine:
         kwargs: dict[str, Any] = node.kwargs
         if node.has_handles:
             values = self._values
-            resolve = lambda handle: values[handle.node.name]  # noqa: E731
+            # a failed or skipped upstream (allowed by a trigger rule) passes None
+            resolve = lambda handle: values.get(handle.node.name)  # noqa: E731
             args = substitute(args, resolve)
             kwargs = substitute(kwargs, resolve)
         task: Any = node.task
@@ -367,10 +375,7 @@ class Engine:
             batch, work, attempt_state or state, now, outcome.error, outcome.traceback,
             outcome.logs, task_state=state,
         )  # fmt: skip
-        if state == "succeeded":
-            self._enqueue(self._plan.succeeded(name), batch)
-        else:
-            self._upstream_failed(self._plan.failed(name, state), batch, now)
+        self._enqueue(self._decide(name, state, batch), batch)
 
     # -- retries and timeouts ------------------------------------------------------------------
 
@@ -446,7 +451,7 @@ class Engine:
             # its reservation is kept until it really returns.
             del self._running[key]
             self._abandoned[key] = _node
-            self._plan.failed(work.task_name, "cancelled")
+            self._plan.finish(work.task_name, "cancelled")
             note = "abandoned: the thread could not be stopped; its result will be ignored"
             self._recorder.attempt_ended(batch, work, "cancelled", now, note, None, "")
 
@@ -470,8 +475,8 @@ class Engine:
     def _final_state(self) -> str:
         if self._cancel_reason is not None:
             return "cancelled"
-        states = self._plan.state.values()
-        return "succeeded" if all(s == "succeeded" for s in states) else "failed"
+        fine = ("succeeded", "skipped")
+        return "succeeded" if all(s in fine for s in self._plan.state.values()) else "failed"
 
     def _finish(self, batch: Batch) -> None:
         now = self._clock()

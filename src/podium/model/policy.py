@@ -24,8 +24,18 @@ POLICY_OPTIONS = (
     "retry_on",
     "timeout",
     "priority",
+    "trigger_rule",
 )
 """The names of a task's policy options, as ``@task(...)`` and ``shell(...)`` accept them."""
+TRIGGER_RULES = (
+    "all_success",
+    "all_done",
+    "one_failed",
+    "one_success",
+    "none_failed",
+    "none_failed_min_one_success",
+)
+"""When a task may run, given how the tasks it needs ended (see engine/plan.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +48,8 @@ class Policy:
     ``jitter``: fraction (0..1) by which each delay is randomly stretched or shrunk.
     ``retry_on``: exception classes worth retrying (one class or several).
     ``timeout``: seconds an attempt may run (> 0) or None. ``priority``: among ready tasks,
-    higher runs first. Raises OptionError naming the first invalid option.
+    higher runs first. ``trigger_rule``: when the task may run, given how the tasks it
+    needs ended (one of TRIGGER_RULES). Raises OptionError naming the first invalid option.
     """
 
     retries: int = 0
@@ -49,6 +60,7 @@ class Policy:
     retry_on: tuple[type[BaseException], ...] = (Exception,)
     timeout: float | None = None
     priority: int = 0
+    trigger_rule: str = "all_success"
 
     def __post_init__(self) -> None:
         delay = _seconds("retry_delay", self.retry_delay, positive=False)
@@ -68,6 +80,7 @@ class Policy:
             "retry_on": _exception_classes(self.retry_on),
             "timeout": _optional_seconds("timeout", self.timeout, positive=True),
             "priority": _integer("priority", self.priority),
+            "trigger_rule": _trigger_rule(self.trigger_rule),
         }
         for option, value in normalized.items():
             object.__setattr__(self, option, value)  # frozen: normalize in place, once
@@ -200,3 +213,9 @@ def _exception_classes(value: Any) -> tuple[type[BaseException], ...]:
         if not isinstance(kind, type) or not issubclass(kind, BaseException):
             raise OptionError("retry_on", value, f"{reason}; {kind!r} is not one")
     return tuple(dict.fromkeys(classes))
+
+
+def _trigger_rule(value: Any) -> str:
+    if value not in TRIGGER_RULES:
+        raise OptionError("trigger_rule", value, f"must be one of {', '.join(TRIGGER_RULES)}")
+    return str(value)

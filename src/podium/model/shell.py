@@ -91,6 +91,7 @@ def shell(
     retry_on: type[BaseException] | Iterable[type[BaseException]] = (Exception,),
     timeout: float | timedelta | None = None,
     priority: int = 0,
+    trigger_rule: str = "all_success",
     **fields: Any,
 ) -> Any:
     """A shell task: runs ``command`` in its own process group; exit code 0 means success.
@@ -99,7 +100,7 @@ def shell(
     Inside a workflow, returns a handle; outside one, runs the command and returns stdout.
     ``fields`` fill ``{name}`` placeholders of the command (handles allowed), shell-quoted;
     the policy options (``retries``, ``retry_delay``, ``backoff``, ``max_delay``, ``jitter``,
-    ``retry_on``, ``timeout``, ``priority``; see ``@task``) are not fields.
+    ``retry_on``, ``timeout``, ``priority``, ``trigger_rule``; see ``@task``) are not fields.
     Raises OptionError for an empty command or an invalid option, ShellCommandError (outside
     a workflow) on failure.
     """
@@ -112,6 +113,7 @@ def shell(
         retry_on=retry_on,
         timeout=timeout,
         priority=priority,
+        trigger_rule=trigger_rule,
     )
     spec = ShellTask(command, name=name, env=env, cwd=cwd, policy=policy)
     missing = template_fields(command) - set(fields)

@@ -46,6 +46,7 @@ class TaskDef:
         retry_on: ExceptionClasses = (Exception,),
         timeout: Seconds | None = None,
         priority: int = 0,
+        trigger_rule: str = "all_success",
     ) -> None:
         if not callable(fn):
             raise OptionError("fn", fn, "a task must wrap a callable")
@@ -67,6 +68,7 @@ class TaskDef:
             retry_on=retry_on,
             timeout=timeout,
             priority=priority,
+            trigger_rule=trigger_rule,
         )
         self._takes_name = _has_parameter(fn, "name")
         functools.update_wrapper(self, fn)
@@ -164,6 +166,7 @@ def task(
     retry_on: ExceptionClasses = (Exception,),
     timeout: Seconds | None = None,
     priority: int = 0,
+    trigger_rule: str = "all_success",
 ) -> Callable[[Callable[..., Any]], TaskDef]: ...
 
 
@@ -182,6 +185,7 @@ def task(
     retry_on: ExceptionClasses = (Exception,),
     timeout: Seconds | None = None,
     priority: int = 0,
+    trigger_rule: str = "all_success",
 ) -> TaskDef | Callable[[Callable[..., Any]], TaskDef]:
     """Make a function (sync or ``async def``) a task; usable as ``@task`` or ``@task(...)``.
 
@@ -190,7 +194,8 @@ def task(
     ``retries`` (attempts after the first), ``retry_delay`` (seconds before the first retry),
     ``backoff`` (its growth factor), ``max_delay``, ``jitter`` (a fraction), ``retry_on``
     (exception classes worth retrying), ``timeout`` (seconds per attempt) and ``priority``
-    (higher runs first among ready tasks) make the task's ``Policy``.
+    (higher runs first among ready tasks) and ``trigger_rule`` (when it may run, given how
+    the tasks it needs ended: ``all_success`` by default) make the task's ``Policy``.
     Raises OptionError for an invalid option, naming it.
     """
     options: dict[str, Any] = {
@@ -205,6 +210,7 @@ def task(
         "retry_on": retry_on,
         "timeout": timeout,
         "priority": priority,
+        "trigger_rule": trigger_rule,
     }
     if fn is not None:
         return TaskDef(fn, **options)
