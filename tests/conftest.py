@@ -15,7 +15,7 @@ import pytest
 from podium.runner.session import DATABASE_NAME, open_store
 from podium.store.sqlite import SQLiteStore
 
-TABLES = ("runs", "task_instances", "attempts", "events", "results")
+TABLES = ("runs", "task_instances", "attempts", "event_batches", "results")
 """The tables a run writes to."""
 
 

@@ -219,3 +219,70 @@ def test_higher_priority_runs_first_among_ready_tasks(home: Path) -> None:
 
     pipeline.run(home=home, max_workers=1)
     assert ORDER == ["high", "middle", "low", "also low"]
+
+
+# -- fallback --------------------------------------------------------------------------------
+
+
+@task
+def cheap_model(prompt: str) -> str:
+    return f"cheap answer to {prompt}"
+
+
+@task(retries=1, retry_delay=0.01, fallback=cheap_model)
+def big_model(prompt: str) -> str:
+    raise ConnectionError("the big model is down")
+
+
+@task
+def publish(answer: str) -> str:
+    return answer.upper()
+
+
+def test_a_fallback_runs_with_the_same_inputs_and_its_result_stands_in(home: Path) -> None:
+    @workflow
+    def answer(prompt: str = "why") -> Any:
+        return publish(big_model(prompt))
+
+    result = answer.run(home=home)
+    assert result.state == "succeeded"
+    assert result["big_model"].state == "fell_back"
+    assert result["big_model"].value == "cheap answer to why"
+    assert result.result == "CHEAP ANSWER TO WHY"
+    assert [(n, state) for n, state, _ in attempts_of(home, result.run_id, "big_model")] == [
+        (1, "failed"),
+        (2, "failed"),
+        (3, "succeeded"),  # the fallback's attempt, same task instance and idempotency key
+    ]
+
+
+@task
+def also_fails(prompt: str) -> str:
+    raise RuntimeError("no luck either")
+
+
+@task(fallback=also_fails)
+def fails_first(prompt: str) -> str:
+    raise RuntimeError("first failure")
+
+
+def test_when_the_fallback_fails_too_the_task_fails(home: Path) -> None:
+    @workflow
+    def answer() -> Any:
+        return publish(fails_first("x"))
+
+    result = answer.run(home=home)
+    assert result["fails_first"].state == "failed"
+    assert result["fails_first"].error == "RuntimeError: no luck either"
+    assert result["publish"].state == "upstream_failed"
+
+
+def test_a_fallback_must_be_a_task() -> None:
+    import pytest
+
+    from podium import OptionError
+
+    with pytest.raises(OptionError, match="fallback"):
+
+        @task(fallback=len)  # type: ignore[arg-type]
+        def broken() -> None: ...

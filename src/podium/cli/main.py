@@ -19,6 +19,7 @@ from rich.markup import escape
 from podium.cli.loader import Target, load_target
 from podium.cli.progress import LiveProgress
 from podium.cli.render import (
+    bottlenecks_table,
     dumps,
     graph_dot,
     graph_mermaid,
@@ -28,6 +29,7 @@ from podium.cli.render import (
     run_json,
     runs_table,
     tasks_table,
+    usage_table,
 )
 from podium.errors import PodiumError, RunError
 from podium.model.graph import Graph
@@ -354,7 +356,8 @@ def runs_list(home: Path, as_json: bool, limit: int) -> None:
 @home_option
 @json_option
 def runs_show(run_id: str, home: Path, as_json: bool) -> None:
-    """One run: its state, parameters, and every task instance with its attempts.
+    """One run: its state, parameters, every task instance, what the latest attempt of each
+    used (wall, CPU, peak RSS, queue wait) and the bottlenecks.
 
     \b
     Example:
@@ -370,6 +373,10 @@ def runs_show(run_id: str, home: Path, as_json: bool) -> None:
     out.print(run_header(record))
     out.print(f"source: {record.source}   params: {dumps(record.params)}", markup=False)
     out.print(tasks_table(tasks, limit=None))
+    attempts = store.load_attempts(run_id)
+    if attempts:
+        out.print(usage_table(tasks, attempts))
+        out.print(bottlenecks_table(attempts))
 
 
 @main.command()

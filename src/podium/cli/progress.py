@@ -19,16 +19,19 @@ _ENDED = {
     "task_cancelled": "cancelled",
     "task_upstream_failed": "upstream_failed",
     "task_skipped": "skipped",
+    "task_fell_back": "fell_back",
 }
-_UNFINISHED = {"running", "retrying"}
+_UNFINISHED = {"running", "retrying", "falling_back"}
 _COLORS = {
     "running": "cyan",
     "retrying": "blue",
+    "falling_back": "blue",
     "succeeded": "green",
     "failed": "red",
     "upstream_failed": "yellow",
     "cancelled": "magenta",
     "skipped": "dim",
+    "fell_back": "yellow",
 }
 
 
@@ -50,8 +53,8 @@ class StateCounts:
             return None
         if event.kind == "attempt_started":
             new: str | None = "running"
-        elif event.kind == "task_retrying":
-            new = "retrying"
+        elif event.kind in ("task_retrying", "task_falling_back"):
+            new = event.kind.removeprefix("task_")
         else:
             new = _ENDED.get(event.kind)
         if new is None:

@@ -28,6 +28,8 @@ _STYLE = {
     "retrying": "blue",
     "timed_out": "red",
     "skipped": "dim",
+    "fell_back": "yellow",
+    "falling_back": "blue",
 }
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from podium.model.graph import Node
-
 
 @dataclass(frozen=True, slots=True)
 class AdmissionStatistics:
@@ -31,30 +29,31 @@ class Admission:
         self.cpus_used = 0
 
     @staticmethod
-    def shape(node: Node) -> str:
-        """Nodes of one shape need the same things: if one does not fit, none does."""
-        return "process" if node.isolation == "process" else "slot"
+    def shape(isolation: str) -> str:
+        """Attempts of one shape need the same things: if one does not fit, none does."""
+        return "process" if isolation == "process" else "slot"
 
     @property
     def full(self) -> bool:
         """True when no attempt of any shape can start."""
         return self.slots_used >= self.max_workers
 
-    def try_acquire(self, node: Node) -> bool:
-        """Reserve what ``node`` needs and return True, or return False without waiting."""
+    def try_acquire(self, isolation: str) -> bool:
+        """Reserve what an attempt of this ``isolation`` needs and return True, or return
+        False without waiting."""
         if self.slots_used >= self.max_workers:
             return False
-        if node.isolation == "process":
+        if isolation == "process":
             if self.cpus_used >= self.cpus:
                 return False
             self.cpus_used += 1
         self.slots_used += 1
         return True
 
-    def release(self, node: Node) -> None:
-        """Give back what ``try_acquire`` reserved for ``node``."""
+    def release(self, isolation: str) -> None:
+        """Give back what ``try_acquire`` reserved for an attempt of this ``isolation``."""
         self.slots_used -= 1
-        if node.isolation == "process":
+        if isolation == "process":
             self.cpus_used -= 1
 
     def statistics(self) -> AdmissionStatistics:

@@ -5,7 +5,8 @@ and reports each end; the plan answers with what that decided for the dependents
 maps add their elements with ``expand`` when the node they map over has succeeded.
 
 Trigger rules decide, from how the tasks a node needs ended, whether it runs, is
-``skipped``, or is ``upstream_failed``. Upstream ends count as *success* (succeeded),
+``skipped``, or is ``upstream_failed``. Upstream ends count as *success* (succeeded,
+fell_back),
 *failed* (failed, upstream_failed, cancelled) or *skipped*. A node runs only once all it
 needs has ended (their results are its arguments; a failed or skipped one passes None); it
 is skipped or upstream_failed as soon as its rule can no longer be met:
@@ -30,9 +31,9 @@ from dataclasses import dataclass, field
 
 from podium.model.graph import Graph, Node
 
-SUCCESS = frozenset({"succeeded"})
+SUCCESS = frozenset({"succeeded", "fell_back"})
 FAILURE = frozenset({"failed", "upstream_failed", "cancelled"})
-ENDED = frozenset({"succeeded", "failed", "upstream_failed", "cancelled", "skipped"})
+ENDED = frozenset({"succeeded", "fell_back", "failed", "upstream_failed", "cancelled", "skipped"})
 
 
 @dataclass
@@ -78,6 +79,10 @@ class Plan:
             name: list(dict.fromkeys(node.deps)) for name, node in self.nodes.items()
         }
         self.waiting: dict[str, int] = {name: len(deps) for name, deps in self.needs.items()}
+        # how the needed nodes ended so far: [succeeded, failed, skipped]; kept up to date
+        # so a decision costs the same whatever the number of inputs
+        self.tally: dict[str, list[int]] = {name: [0, 0, 0] for name in self.nodes}
+        self.rule: dict[str, str] = {name: _rule(node) for name, node in self.nodes.items()}
         self.children: dict[str, list[str]] = {}
         self.unfinished = len(self.nodes)
 
@@ -104,10 +109,15 @@ class Plan:
         while ends:
             ended, how = ends.pop()
             self._end(ended, how)
+            column = 0 if how in SUCCESS else 1 if how in FAILURE else 2
+            waiting, tally, states, rules = self.waiting, self.tally, self.state, self.rule
             for child in self.downstream[ended]:
-                self.waiting[child] -= 1
-                if self.state[child] != "pending":
+                waiting[child] -= 1
+                tally[child][column] += 1
+                if states[child] != "pending":
                     continue
+                if column == 0 and waiting[child] and rules[child] == "all_success":
+                    continue  # the common case: still waiting for more successes
                 verdict = self._verdict(child)
                 if verdict == "run":
                     self.state[child] = "ready"
@@ -128,17 +138,8 @@ class Plan:
         return decisions.upstream_failed + decisions.skipped
 
     def _verdict(self, name: str) -> str | None:
-        node = self.nodes[name]
-        # a map or gather collects its elements: it needs them all
-        rule = node.policy.trigger_rule if node.kind == "call" else "all_success"
-        states = [self.state[dep] for dep in self.needs[name]]
-        return decide(
-            rule,
-            sum(state in SUCCESS for state in states),
-            sum(state in FAILURE for state in states),
-            sum(state == "skipped" for state in states),
-            self.waiting[name],
-        )
+        succeeded, failed, skipped = self.tally[name]
+        return decide(self.rule[name], succeeded, failed, skipped, self.waiting[name])
 
     def expand(self, name: str, children: list[Node]) -> list[str]:
         """Add the elements of dynamic map ``name``; it now waits for them. Returns the
@@ -146,12 +147,15 @@ class Plan:
         self.children[name] = [child.name for child in children]
         self.needs[name] = list(self.children[name])
         self.waiting[name] = len(children)
+        self.tally[name] = [0, 0, 0]
         self.state[name] = "pending"  # waits for its elements, as it waited for its inputs
         for child in children:
             self.nodes[child.name] = child
             self.state[child.name] = "ready"
             self.needs[child.name] = []
             self.waiting[child.name] = 0
+            self.tally[child.name] = [0, 0, 0]
+            self.rule[child.name] = _rule(child)
             self.downstream[child.name] = [name]
         self.unfinished += len(children)
         if not children:
@@ -169,3 +173,8 @@ class Plan:
     def _end(self, name: str, state: str) -> None:
         self.state[name] = state
         self.unfinished -= 1
+
+
+def _rule(node: Node) -> str:
+    """A node's trigger rule; a map or gather collects its elements: it needs them all."""
+    return node.policy.trigger_rule if node.kind == "call" else "all_success"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from podium.model.attempts import Work, idempotency_key
+from podium.model.attempts import Usage, Work, idempotency_key
 from podium.model.graph import Node
 from podium.model.records import AttemptRecord, Batch, EventRecord, TaskRecord
 
@@ -23,6 +23,9 @@ class Recorder:
         self.clock = clock
         self.unrecorded: dict[int, tuple[Work, float]] = {}
         """Attempts dispatched whose start is not written yet, with their dispatch time."""
+        self.dispatch_times: dict[int, float] = {}
+        """Dispatch times of attempts whose start is written and that are still running
+        (for their queue wait)."""
 
     def event(
         self, batch: Batch, kind: str, name: str | None = None, attempt: int | None = None,
@@ -57,7 +60,9 @@ class Recorder:
     def record_starts(self, batch: Batch) -> None:
         """Write the start of every attempt dispatched earlier and still running."""
         run_id = self.run_id
+        dispatch_times = self.dispatch_times
         for work, dispatched_at in self.unrecorded.values():
+            dispatch_times[work.key] = dispatched_at
             name, attempt = work.task_name, work.attempt
             batch.attempts_started.append(
                 AttemptRecord(run_id, name, attempt, "running", dispatched_at)
@@ -69,15 +74,29 @@ class Recorder:
     def attempt_ended(
         self, batch: Batch, work: Work, state: str, ended_at: float, error: str | None,
         traceback: str | None, logs: str, *, task_state: str | None = None,
+        usage: Usage | None = None,
     ) -> None:  # fmt: skip
         """How an attempt ended (``state``) and its task's new state (``task_state``, by
-        default the same): one complete row if its start was not written yet."""
+        default the same): one complete row if its start was not written yet. ``usage``
+        (the Outcome's) adds what it used and its queue wait (dispatch to executor start)."""
         task_state = task_state or state
         run_id, name, attempt = self.run_id, work.task_name, work.attempt
         pending = self.unrecorded.pop(work.key, None)
         if pending is None:
+            dispatched_at = self.dispatch_times.pop(work.key, None)
             batch.attempts_ended.append(
-                AttemptRecord(run_id, name, attempt, state, 0.0, ended_at, error, traceback, logs)
+                AttemptRecord(
+                    run_id,
+                    name,
+                    attempt,
+                    state,
+                    0.0,
+                    ended_at,
+                    error,
+                    traceback,
+                    logs,
+                    *_usage_fields(usage, dispatched_at),
+                )
             )
             batch.task_updates.append((task_state, attempt, None, ended_at, error, run_id, name))
         else:
@@ -85,10 +104,36 @@ class Recorder:
             self.event(batch, "attempt_started", name, attempt, at=dispatched_at)
             batch.attempts_started.append(
                 AttemptRecord(
-                    run_id, name, attempt, state, dispatched_at, ended_at, error, traceback, logs
+                    run_id,
+                    name,
+                    attempt,
+                    state,
+                    dispatched_at,
+                    ended_at,
+                    error,
+                    traceback,
+                    logs,
+                    *_usage_fields(usage, dispatched_at),
                 )
             )
             batch.task_updates.append(
                 (task_state, attempt, dispatched_at, ended_at, error, run_id, name)
             )
         self.event(batch, f"task_{task_state}", name, attempt, error, at=ended_at)
+
+
+_NO_USAGE = (None, None, None, None, None, None, None)
+
+
+def _usage_fields(
+    usage: Usage | None, dispatched_at: float | None
+) -> tuple[float | None, float | None, float | None, float | None, float | None,
+           float | None, str | None]:  # fmt: skip
+    """The usage columns of an attempt row: run_started_at, wall_s, cpu_s, peak_rss_mb,
+    gpu_memory_mb, queue_wait_s, rss_scope."""
+    if usage is None:
+        return _NO_USAGE
+    started = usage.started_at
+    wait = None if dispatched_at is None else max(0.0, started - dispatched_at)
+    return (started, usage.wall_s, usage.cpu_s, usage.peak_rss_mb, usage.gpu_memory_mb, wait,
+            usage.rss_scope)  # fmt: skip

@@ -118,10 +118,12 @@ class Engine:
         self._next_key = 0
         self._cancelling = False
         self._recorder = Recorder(run.run_id, self._clock)
-        self._abandoned: dict[int, Node] = {}  # threads left running: they hold their slot
+        self._abandoned: dict[int, str] = {}  # threads left running: they hold their slot
         self._timeouts: dict[int, asyncio.TimerHandle] = {}
         self._timed_out: set[int] = set()
         self._retries: dict[str, asyncio.TimerHandle] = {}
+        self._fallbacks: dict[str, Any] = {}  # task instance -> the fallback task it runs now
+        self._fallback_base: dict[str, int] = {}  # attempts made before falling back
         self._flush_timer: asyncio.TimerHandle | None = None
 
         self._executor.open(self._report)
@@ -205,7 +207,7 @@ class Engine:
                 self._values[name] = self._prior[name]
                 pending.extend(self._decide(name, "succeeded", batch))
             elif node.kind == "call":
-                self._ready.push(name, Admission.shape(node), node.policy.priority)
+                self._ready.push(name, Admission.shape(node.isolation), node.policy.priority)
             elif node.kind == "map" and name not in plan.children:
                 pending.extend(self._expand(node, batch))
             else:  # a gather, or a dynamic map whose elements all succeeded
@@ -286,7 +288,10 @@ class Engine:
         nodes = self._plan.nodes
         admission = self._admission
         now = self._clock()
-        for name in self._ready.take(lambda n: admission.try_acquire(nodes[n])):
+        fallbacks = self._fallbacks
+        for name in self._ready.take(
+            lambda n: admission.try_acquire((fallbacks.get(n) or nodes[n]).isolation)
+        ):
             node = nodes[name]
             attempt = self._attempts.get(name, 0) + 1
             self._attempts[name] = attempt
@@ -314,15 +319,16 @@ class Engine:
             # a failed or skipped upstream (allowed by a trigger rule) passes None
             resolve = lambda handle: values.get(handle.node.name)  # noqa: E731
             args = substitute(args, resolve)
-            kwargs = substitute(kwargs, resolve)
-        task: Any = node.task
+            if kwargs:
+                kwargs = substitute(kwargs, resolve)
+        task: Any = self._fallbacks.get(node.name, node.task)
         self._next_key += 1
         run_id, name = self._run_id, node.name
         work = Work(
             self._next_key, run_id, name, attempt, idempotency_key(run_id, name),
-            node.isolation, task.fn, args, kwargs, node.map_index,
+            task.isolation, task.fn, args, kwargs, node.map_index,
         )  # fmt: skip
-        if node.isolation == "shell":
+        if task.isolation == "shell":
             work.command, work.env, work.cwd = task.command, task.env, task.cwd
         return work
 
@@ -337,9 +343,9 @@ class Engine:
             return
         work, node = entry
         if outcome.abandoned:  # a thread left running: its reservation stays until it returns
-            self._abandoned[key] = node
+            self._abandoned[key] = work.isolation
         else:
-            self._admission.release(node)
+            self._admission.release(work.isolation)
         timer = self._timeouts.pop(key, None)
         if timer is not None:
             timer.cancel()
@@ -347,7 +353,7 @@ class Engine:
         attempt_state = None
         if key in self._timed_out:
             self._timed_out.discard(key)
-            outcome = timed_out(outcome, node.policy.timeout)
+            outcome = timed_out(outcome, self._task_of(node).policy.timeout)
             attempt_state = "timed_out"
         if outcome.ok:
             try:
@@ -359,21 +365,34 @@ class Engine:
                 self._values[name] = outcome.value
                 batch.results.append((run_id, name, encoded))
         if outcome.ok:
-            state = "succeeded"
+            state = "fell_back" if name in self._fallbacks else "succeeded"
         elif outcome.cancelled:
             state = "cancelled"
         else:
             state = "failed"
             self._errors[name] = outcome.error or "failed"
-            if not self._cancelling and self._retry_later(work, node, outcome, batch, now):
+            if self._cancelling:
+                pass
+            elif self._retry_later(work, node, outcome, batch, now):
                 self._recorder.attempt_ended(
                     batch, work, attempt_state or "failed", now, outcome.error,
                     outcome.traceback, outcome.logs, task_state="retrying",
+                    usage=outcome.usage,
                 )  # fmt: skip
                 return
+            elif self._fall_back(work, node, batch, now):
+                self._recorder.attempt_ended(
+                    batch, work, attempt_state or "failed", now, outcome.error,
+                    outcome.traceback, outcome.logs, task_state="falling_back",
+                    usage=outcome.usage,
+                )  # fmt: skip
+                return
+        if attempt_state is None:  # a fallback's attempt that worked succeeded, as attempts go
+            attempt_state = "succeeded" if state == "fell_back" else state
         self._recorder.attempt_ended(
-            batch, work, attempt_state or state, now, outcome.error, outcome.traceback,
-            outcome.logs, task_state=state,
+            batch, work, attempt_state, now, outcome.error, outcome.traceback, outcome.logs,
+            task_state=state,
+            usage=outcome.usage,
         )  # fmt: skip
         self._enqueue(self._decide(name, state, batch), batch)
 
@@ -383,11 +402,12 @@ class Engine:
         self, work: Work, node: Node, outcome: Outcome, batch: Batch, now: float
     ) -> bool:
         """If the task's policy allows another attempt, schedule it and return True."""
-        policy = node.policy
-        again, after = should_retry(policy, outcome.exception, work.attempt)
+        policy = self._task_of(node).policy
+        attempt = work.attempt - self._fallback_base.get(work.task_name, 0)
+        again, after = should_retry(policy, outcome.exception, attempt)
         if not again:
             return False
-        delay = after if after is not None else retry_delay(policy, work.attempt, self._random)
+        delay = after if after is not None else retry_delay(policy, attempt, self._random)
         name = work.task_name
         self._plan.mark(name, "retrying")
         self._retries[name] = self._loop.call_later(delay, self._retry_due, name)
@@ -399,19 +419,37 @@ class Engine:
         )  # fmt: skip
         return True
 
+    def _fall_back(self, work: Work, node: Node, batch: Batch, now: float) -> bool:
+        """Every attempt failed: if the task has a fallback, queue it (same inputs) and
+        return True. Its result will stand in for the task's (state ``fell_back``)."""
+        name = work.task_name
+        fallback = getattr(node.task, "fallback", None)
+        if fallback is None or name in self._fallbacks:
+            return False
+        self._fallbacks[name] = fallback
+        self._fallback_base[name] = work.attempt
+        self._recorder.event(batch, "fallback_started", name, work.attempt, fallback.name, at=now)
+        self._plan.mark(name, "ready")
+        self._ready.push(name, Admission.shape(fallback.isolation), fallback.policy.priority)
+        return True
+
+    def _task_of(self, node: Node) -> Any:
+        """The task an attempt of ``node`` runs: its own, or its fallback once it fell back."""
+        return self._fallbacks.get(node.name, node.task)
+
     def _retry_due(self, name: str) -> None:
         self._retries.pop(name, None)
         if self._plan.state.get(name) != "retrying":  # cancelled meanwhile
             return
-        node = self._plan.nodes[name]
+        task = self._task_of(self._plan.nodes[name])
         self._plan.mark(name, "ready")
-        self._ready.push(name, Admission.shape(node), node.policy.priority)
+        self._ready.push(name, Admission.shape(task.isolation), task.policy.priority)
         self._request_step()
 
     def _start_timeouts(self, submits: list[Work]) -> None:
         running = self._running
         for work in submits:
-            timeout = running[work.key][1].policy.timeout
+            timeout = self._task_of(running[work.key][1]).policy.timeout
             if timeout is not None:
                 self._timeouts[work.key] = self._loop.call_later(timeout, self._time_out, work.key)
 
@@ -450,7 +488,7 @@ class Engine:
             # A thread cannot be stopped: it is abandoned, its result will be ignored, and
             # its reservation is kept until it really returns.
             del self._running[key]
-            self._abandoned[key] = _node
+            self._abandoned[key] = work.isolation
             self._plan.finish(work.task_name, "cancelled")
             note = "abandoned: the thread could not be stopped; its result will be ignored"
             self._recorder.attempt_ended(batch, work, "cancelled", now, note, None, "")
@@ -475,7 +513,7 @@ class Engine:
     def _final_state(self) -> str:
         if self._cancel_reason is not None:
             return "cancelled"
-        fine = ("succeeded", "skipped")
+        fine = ("succeeded", "fell_back", "skipped")
         return "succeeded" if all(s in fine for s in self._plan.state.values()) else "failed"
 
     def _finish(self, batch: Batch) -> None:
@@ -516,4 +554,5 @@ def timed_out(outcome: Outcome, seconds: float | None) -> Outcome:
     return Outcome(
         outcome.work, False, error=f"TimedOut: {error}", logs=outcome.logs,
         started_at=outcome.started_at, ended_at=outcome.ended_at, exception=error,
+        usage=outcome.usage,
     )  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import traceback
 
+from podium.executors.usage import THREAD, ThreadMeter, WorkerMeter
 from podium.model.attempts import Outcome, Work
 from podium.model.context import TaskContext, enter_context, leave_context
 
@@ -18,20 +19,25 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def call(work: Work) -> Outcome:
-    """Run ``work.fn`` here and now; never raises (the error goes into the Outcome)."""
+def call(work: Work, meter: ThreadMeter | WorkerMeter = THREAD) -> Outcome:
+    """Run ``work.fn`` here and now; never raises (the error goes into the Outcome).
+    ``meter`` measures what it used (executors/usage.py): this thread's CPU by default."""
     context = work.context()
     token = enter_context(context)
     started = time.time()
+    probe = meter.start(started)
     try:
         value = work.fn(*work.args, **work.kwargs)  # type: ignore[misc]
     except BaseException as error:  # the task's own error, whatever it is, is its outcome
-        return failure(work, error, started, context)
+        outcome = failure(work, error, started, context)
+    else:
+        outcome = Outcome(
+            work, True, value, logs=joined(context), started_at=started, ended_at=time.time()
+        )
     finally:
         leave_context(token)
-    return Outcome(
-        work, True, value, logs=joined(context), started_at=started, ended_at=time.time()
-    )
+    outcome.usage = meter.stop(probe, outcome.ended_at)
+    return outcome
 
 
 def failure(

@@ -14,6 +14,7 @@ from podium.executors.invoke import call, cancelled, failure
 from podium.executors.processes import ProcessPool
 from podium.executors.shell import run_shell
 from podium.executors.threads import DaemonThreadPool
+from podium.executors.usage import COROUTINE, wall_only
 from podium.model.attempts import Outcome, Work
 from podium.model.context import enter_context, leave_context
 
@@ -91,6 +92,7 @@ class LocalExecutor:
         context = work.context()
         token = enter_context(context)
         started = time.time()
+        probe = COROUTINE.start(started)
         try:
             value = await work.fn(*work.args, **work.kwargs)  # type: ignore[misc]
         except asyncio.CancelledError:
@@ -109,6 +111,7 @@ class LocalExecutor:
         finally:
             leave_context(token)
             self._tasks.pop(work.key, None)
+        outcome.usage = COROUTINE.stop(probe, outcome.ended_at)
         self._report(outcome)
 
     async def _run_shell(self, work: Work) -> None:
@@ -119,6 +122,7 @@ class LocalExecutor:
             )
         except asyncio.CancelledError:  # cancelled before the command started
             outcome = cancelled(work, started)
+            outcome.usage = wall_only(started, outcome.ended_at)
         finally:
             self._tasks.pop(work.key, None)
             self._shells.pop(work.key, None)

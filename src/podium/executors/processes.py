@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 
 from podium.errors import WorkerLostError
 from podium.executors.invoke import cancelled, describe
+from podium.executors.usage import wall_only
 from podium.executors.worker import decode_outcome, encode_work
 from podium.model.attempts import Outcome, Work
 
@@ -174,6 +175,8 @@ class ProcessPool:
                     started_at=worker.payload_started,
                     ended_at=time.time(),
                 )
+            # the worker died with its measurements: the wall time (from the send) only
+            outcome.usage = wall_only(worker.payload_started, outcome.ended_at)
             self._report(outcome)
         if self._backlog:
             self._next(self._spawn())

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from podium.errors import ShellCommandError
 from podium.executors.invoke import cancelled, describe
+from podium.executors.usage import final_leader_sample, tree_usage, wall_only, watch_tree
 from podium.model.attempts import Outcome, Work
 from podium.model.shell import render_command
 
@@ -30,7 +31,8 @@ def shell_environment(work: Work) -> dict[str, str]:
 
 
 async def run_shell(work: Work, on_start: Callable[[int], None] | None = None) -> Outcome:
-    """Run the command; cancelling this coroutine kills the command's whole process group."""
+    """Run the command; cancelling this coroutine kills the command's whole process group.
+    Its process tree is sampled for the Outcome's usage (executors/usage.py)."""
     started = time.time()
     try:
         command = render_command(work.command or "", work.kwargs)
@@ -43,7 +45,12 @@ async def run_shell(work: Work, on_start: Callable[[int], None] | None = None) -
             cwd=work.cwd,
         )
     except Exception as error:
-        return Outcome(work, False, error=describe(error), started_at=started, ended_at=time.time())
+        ended = time.time()
+        return Outcome(
+            work, False, error=describe(error), started_at=started, ended_at=ended,
+            usage=wall_only(started, ended),
+        )  # fmt: skip
+    probe = watch_tree(started, process.pid)
     if on_start is not None:
         on_start(process.pid)
     lines: list[str] = []
@@ -53,11 +60,16 @@ async def run_shell(work: Work, on_start: Callable[[int], None] | None = None) -
             _collect(process.stdout, lines, stdout, ""),
             _collect(process.stderr, lines, None, "[stderr] "),
         )
+        final_leader_sample(probe)  # before it is reaped, if we are quick enough
         code = await process.wait()
     except asyncio.CancelledError:
         await _terminate(process)
-        return cancelled(work, started, "\n".join(lines))
+        outcome = cancelled(work, started, "\n".join(lines))
+        outcome.usage = tree_usage(probe, outcome.ended_at)
+        return outcome
     logs = "\n".join(lines)
+    ended = time.time()
+    usage = tree_usage(probe, ended)
     if code != 0:
         return Outcome(
             work,
@@ -65,9 +77,12 @@ async def run_shell(work: Work, on_start: Callable[[int], None] | None = None) -
             error=describe(ShellCommandError(command, code)),
             logs=logs,
             started_at=started,
-            ended_at=time.time(),
+            ended_at=ended,
+            usage=usage,
         )
-    return Outcome(work, True, "".join(stdout), logs=logs, started_at=started, ended_at=time.time())
+    return Outcome(
+        work, True, "".join(stdout), logs=logs, started_at=started, ended_at=ended, usage=usage
+    )
 
 
 async def _collect(

@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 import cloudpickle
 
 from podium.executors.invoke import call, describe
+from podium.executors.usage import WORKER
 from podium.model.attempts import Outcome, Work
 
 
@@ -61,7 +62,7 @@ def run_payload(payload: bytes) -> bytes:
         )
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-        outcome = call(work)
+        outcome = call(work, WORKER)
     printed = captured.getvalue()
     if printed:
         outcome.logs = "\n".join(part for part in (outcome.logs, printed.rstrip("\n")) if part)

@@ -1,4 +1,5 @@
-"""What the engine hands an executor (Work) and what it gets back (Outcome)."""
+"""What the engine hands an executor (Work) and what it gets back (Outcome, with the
+attempt's Usage)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,25 @@ class Work:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one attempt used, as its executor measured it (see docs/guide.md, "Resource
+    accounting"). Sizes in MB (10**6 bytes); times in seconds."""
+
+    started_at: float
+    """When the executor really started the attempt (epoch seconds); the engine's dispatch
+    time is the attempt row's ``started_at``, the difference is the queue wait."""
+    wall_s: float
+    cpu_s: float | None = None
+    """User + system CPU seconds; None where it cannot be told apart (coroutines)."""
+    peak_rss_mb: float | None = None
+    gpu_memory_mb: float | None = None
+    """GPU memory held by the process, when NVML (``pynvml``) is available; else None."""
+    rss_scope: str = "process"
+    """``process``: measured on the attempt's own process(es) (process and shell attempts);
+    ``podium-process-sampled``: the podium process's RSS, sampled (threads, coroutines)."""
+
+
 @dataclass(slots=True, eq=False)
 class Outcome:
     """How one attempt ended: its value, or its error and traceback; its captured log."""
@@ -51,6 +71,8 @@ class Outcome:
     """The error itself, for retry decisions (None when it could not cross a process)."""
     abandoned: bool = False
     """Set by the engine for a thread it stopped waiting for: its reservation stays held."""
+    usage: Usage | None = None
+    """What the attempt used (None when the executor could not tell, e.g. never started)."""
 
 
 def idempotency_key(run_id: str, task_name: str) -> str:

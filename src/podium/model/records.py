@@ -72,6 +72,16 @@ class AttemptRecord(NamedTuple):
     error: str | None = None
     traceback: str | None = None
     logs: str = ""
+    run_started_at: float | None = None
+    """When the executor really started it (``started_at`` is the engine's dispatch)."""
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    peak_rss_mb: float | None = None
+    gpu_memory_mb: float | None = None
+    queue_wait_s: float | None = None
+    """``run_started_at - started_at``: from dispatch to the executor's start."""
+    rss_scope: str | None = None
+    """``process`` or ``podium-process-sampled`` (see model/attempts.py, Usage)."""
 
 
 class EventRecord(NamedTuple):

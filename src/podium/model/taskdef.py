@@ -47,6 +47,7 @@ class TaskDef:
         timeout: Seconds | None = None,
         priority: int = 0,
         trigger_rule: str = "all_success",
+        fallback: TaskDef | None = None,
     ) -> None:
         if not callable(fn):
             raise OptionError("fn", fn, "a task must wrap a callable")
@@ -70,6 +71,11 @@ class TaskDef:
             priority=priority,
             trigger_rule=trigger_rule,
         )
+        if fallback is not None and not isinstance(fallback, TaskDef):
+            raise OptionError(
+                "fallback", fallback, f"task {self.name!r}: a fallback must be a @task"
+            )
+        self.fallback = fallback
         self._takes_name = _has_parameter(fn, "name")
         functools.update_wrapper(self, fn)
 
@@ -100,6 +106,7 @@ class TaskDef:
         name: str | None = None,
         tags: Iterable[str] | None = None,
         isolation: Isolation | None = None,
+        fallback: TaskDef | None = None,
         **options: Any,
     ) -> TaskDef:
         """A copy of this task (same function) with some options changed.
@@ -114,6 +121,7 @@ class TaskDef:
             name=self.name if name is None else name,
             tags=self.tags if tags is None else tags,
             isolation=self.isolation if isolation is None else isolation,  # type: ignore[arg-type]
+            fallback=self.fallback if fallback is None else fallback,
             **policy.options(),
         )
 
@@ -167,6 +175,7 @@ def task(
     timeout: Seconds | None = None,
     priority: int = 0,
     trigger_rule: str = "all_success",
+    fallback: TaskDef | None = None,
 ) -> Callable[[Callable[..., Any]], TaskDef]: ...
 
 
@@ -186,6 +195,7 @@ def task(
     timeout: Seconds | None = None,
     priority: int = 0,
     trigger_rule: str = "all_success",
+    fallback: TaskDef | None = None,
 ) -> TaskDef | Callable[[Callable[..., Any]], TaskDef]:
     """Make a function (sync or ``async def``) a task; usable as ``@task`` or ``@task(...)``.
 
@@ -196,6 +206,8 @@ def task(
     (exception classes worth retrying), ``timeout`` (seconds per attempt) and ``priority``
     (higher runs first among ready tasks) and ``trigger_rule`` (when it may run, given how
     the tasks it needs ended: ``all_success`` by default) make the task's ``Policy``.
+    ``fallback``: another task run with the same inputs when every attempt has failed; its
+    result stands in (the task ends ``fell_back``).
     Raises OptionError for an invalid option, naming it.
     """
     options: dict[str, Any] = {
@@ -211,8 +223,11 @@ def task(
         "timeout": timeout,
         "priority": priority,
         "trigger_rule": trigger_rule,
+        "fallback": fallback,
     }
     if fn is not None:
         return TaskDef(fn, **options)
     make_policy(**{option: options[option] for option in POLICY_OPTIONS})  # refuse bad ones now
+    if fallback is not None and not isinstance(fallback, TaskDef):
+        raise OptionError("fallback", fallback, "a fallback must be a @task")
     return lambda function: TaskDef(function, **options)

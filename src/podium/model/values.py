@@ -32,6 +32,13 @@ def substitute(value: Any, resolve: Callable[[Handle], Any]) -> Any:
     Containers holding no handle are returned as they are (not copied); those holding one
     are rebuilt with their own type where it allows (OrderedDict, a namedtuple, a subclass).
     """
+    kind = type(value)
+    if kind is Handle:
+        return resolve(value)
+    if kind is tuple:  # the common case: positional arguments
+        items = [resolve(item) if type(item) is Handle else substitute(item, resolve)
+                 for item in value]  # fmt: skip
+        return tuple(items) if any(n is not o for n, o in zip(items, value, strict=True)) else value
     if isinstance(value, Handle):
         return resolve(value)
     if isinstance(value, (list, tuple, set, frozenset)):

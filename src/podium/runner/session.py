@@ -175,7 +175,7 @@ class Runner:
         check_same_graph(run_id, graph, self.store.load_tasks(run_id))
         run = self.store.claim_run(run_id, this_process(), time.time(), ensure_owner_gone)
         tasks = self.store.load_tasks(run_id)
-        succeeded = [task.name for task in tasks if task.state == "succeeded"]
+        succeeded = [task.name for task in tasks if task.state in ("succeeded", "fell_back")]
         prior = PriorState(
             values=self.store.load_results(run_id, succeeded),
             attempts={task.name: task.attempts for task in tasks},

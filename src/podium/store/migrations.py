@@ -59,15 +59,22 @@ MIGRATIONS: list[str] = [
         size INTEGER NOT NULL,
         PRIMARY KEY (run_id, task_name)
     ) WITHOUT ROWID;
-    CREATE TABLE events (
-        event_id INTEGER PRIMARY KEY,
+    CREATE TABLE event_batches (
+        batch_id INTEGER PRIMARY KEY,
         run_id TEXT NOT NULL,
         at REAL NOT NULL,
-        kind TEXT NOT NULL,
-        task_name TEXT,
-        attempt INTEGER,
-        detail TEXT
+        events TEXT NOT NULL
     );
+    """,
+    # 2: what each attempt used (resource accounting); NULL for older rows
+    """
+    ALTER TABLE attempts ADD COLUMN run_started_at REAL;
+    ALTER TABLE attempts ADD COLUMN wall_s REAL;
+    ALTER TABLE attempts ADD COLUMN cpu_s REAL;
+    ALTER TABLE attempts ADD COLUMN peak_rss_mb REAL;
+    ALTER TABLE attempts ADD COLUMN gpu_memory_mb REAL;
+    ALTER TABLE attempts ADD COLUMN queue_wait_s REAL;
+    ALTER TABLE attempts ADD COLUMN rss_scope TEXT;
     """,
 ]
 

@@ -41,7 +41,11 @@ _TASK_COLUMNS = (
     "run_id, name, task, deps, state, map_index, attempts, idempotency_key, isolation, "
     "started_at, ended_at, error, position"
 )
-_ATTEMPT_COLUMNS = "run_id, task_name, attempt, state, started_at, ended_at, error, traceback, logs"
+_ATTEMPT_COLUMNS = (
+    "run_id, task_name, attempt, state, started_at, ended_at, error, traceback, logs, "
+    "run_started_at, wall_s, cpu_s, peak_rss_mb, gpu_memory_mb, queue_wait_s, rss_scope"
+)
+"""In the order of AttemptRecord's fields."""
 
 
 class SQLiteStore:
@@ -118,8 +122,11 @@ class SQLiteStore:
                 [_task_row(task) for task in tasks],
             )
             db.execute(
-                "INSERT INTO events (run_id, at, kind, detail) VALUES (?, ?, 'run_submitted', ?)",
-                (run.run_id, run.created_at, run.workflow),
+                _INSERT_EVENTS,
+                _event_batch(
+                    run.run_id,
+                    [EventRecord(run.run_id, run.created_at, "run_submitted", detail=run.workflow)],
+                ),
             )
 
     def commit(self, batch: Batch) -> None:
@@ -137,13 +144,15 @@ class SQLiteStore:
                 )
             if batch.attempts_started:
                 db.executemany(
-                    f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES ({', '.join('?' * 9)})",
+                    f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES ({', '.join('?' * 16)})",
                     batch.attempts_started,
                 )
             if batch.attempts_ended:
                 db.executemany(
                     "UPDATE attempts SET state = ?4, ended_at = ?6, error = ?7, traceback = ?8, "
-                    "logs = ?9 WHERE run_id = ?1 AND task_name = ?2 AND attempt = ?3",
+                    "logs = ?9, run_started_at = ?10, wall_s = ?11, cpu_s = ?12, "
+                    "peak_rss_mb = ?13, gpu_memory_mb = ?14, queue_wait_s = ?15, "
+                    "rss_scope = ?16 WHERE run_id = ?1 AND task_name = ?2 AND attempt = ?3",
                     batch.attempts_ended,
                 )
             if batch.task_updates:
@@ -161,10 +170,15 @@ class SQLiteStore:
                     results,
                 )
             if batch.events:
+                runs = {event.run_id for event in batch.events}
                 db.executemany(
-                    "INSERT INTO events (run_id, at, kind, task_name, attempt, detail) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    batch.events,
+                    _INSERT_EVENTS,
+                    [
+                        _event_batch(run_id, [e for e in batch.events if e.run_id == run_id])
+                        for run_id in runs
+                    ]
+                    if len(runs) > 1
+                    else [_event_batch(batch.events[0].run_id, batch.events)],
                 )
             update = batch.run_update
             if update is not None:
@@ -222,7 +236,7 @@ class SQLiteStore:
             )
             db.execute(
                 "UPDATE task_instances SET state = 'pending', ended_at = NULL, error = NULL "
-                "WHERE run_id = ? AND state != 'succeeded'",
+                "WHERE run_id = ? AND state NOT IN ('succeeded', 'fell_back')",
                 (run_id,),
             )
             db.execute(
@@ -231,8 +245,18 @@ class SQLiteStore:
                 (owner.pid, owner.host, at, run_id),
             )
             db.execute(
-                "INSERT INTO events (run_id, at, kind, detail) VALUES (?, ?, 'run_claimed', ?)",
-                (run_id, at, f"{owner} took over from {run.owner_pid} on {run.owner_host}"),
+                _INSERT_EVENTS,
+                _event_batch(
+                    run_id,
+                    [
+                        EventRecord(
+                            run_id,
+                            at,
+                            "run_claimed",
+                            detail=f"{owner} took over from {run.owner_pid} on {run.owner_host}",
+                        )
+                    ],
+                ),
             )
         run.state, run.owner_pid, run.owner_host, run.heartbeat_at = (
             "running",
@@ -252,8 +276,8 @@ class SQLiteStore:
                 raise RunNotFoundError(run_id)
             db.execute("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
             db.execute(
-                "INSERT INTO events (run_id, at, kind) VALUES (?, ?, 'cancel_requested')",
-                (run_id, at),
+                _INSERT_EVENTS,
+                _event_batch(run_id, [EventRecord(run_id, at, "cancel_requested")]),
             )
         return _run_record(row)
 
@@ -292,15 +316,19 @@ class SQLiteStore:
         return [AttemptRecord(*row) for row in rows]
 
     def load_events(self, run_id: str, after: int = 0) -> list[tuple[int, EventRecord]]:
-        """The events of a run after event ``after``, with their sequence numbers, oldest
-        first. Events are found by a range scan over the sequence (there is no index by
-        run: appending stays cheap), so pass ``after`` when following a live run."""
+        """The events of a run, oldest first, each with the number of the batch (the
+        transaction) that wrote it; pass the last number seen as ``after`` to follow a
+        live run. A batch's events are stored together, as one JSON array."""
         rows = self._query(
-            "SELECT event_id, run_id, at, kind, task_name, attempt, detail FROM events "
-            "WHERE run_id = ? AND event_id > ? ORDER BY event_id",
+            "SELECT batch_id, events FROM event_batches WHERE run_id = ? AND batch_id > ? "
+            "ORDER BY batch_id",
             (run_id, after),
         )
-        return [(row[0], EventRecord(*row[1:])) for row in rows]
+        return [
+            (batch_id, EventRecord(run_id, *fields))
+            for batch_id, events in rows
+            for fields in json.loads(events)
+        ]
 
     def load_results(self, run_id: str, names: list[str] | None = None) -> dict[str, Any]:
         """Stored results of a run's task instances (all of them when ``names`` is None)."""
@@ -322,6 +350,15 @@ class SQLiteStore:
         with self._lock:
             row: tuple[Any, ...] | None = self._db.execute(sql, params).fetchone()
             return row
+
+
+_INSERT_EVENTS = "INSERT INTO event_batches (run_id, at, events) VALUES (?, ?, ?)"
+
+
+def _event_batch(run_id: str, events: list[EventRecord]) -> tuple[str, float, str]:
+    """One row of event_batches: the events of one transaction, in order."""
+    fields = [event[1:] for event in events]  # (at, kind, task_name, attempt, detail)
+    return (run_id, events[-1].at, json.dumps(fields, separators=(",", ":"), default=str))
 
 
 def _statements(script: str) -> list[str]:
