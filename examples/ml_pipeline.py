@@ -56,6 +56,14 @@ Metric = Literal["f1", "roc_auc", "accuracy"]
 METRICS = get_args(Metric)
 
 
+def _in_task() -> bool:
+    try:
+        current_context()
+    except OutsideTaskError:
+        return False
+    return True
+
+
 def _log(message: str, *args: Any) -> None:
     """Log into the running attempt's captured log (``podium logs``); outside a run, as
     when a task function is called directly in a test, to this module's logger."""
@@ -69,9 +77,19 @@ def _log(message: str, *args: Any) -> None:
 # -- tasks ---------------------------------------------------------------------------------
 
 
-@task
-def ingest(dataset: str) -> dict[str, Any]:
-    """Load a dataset bundled with scikit-learn."""
+class FlakySourceError(ConnectionError):
+    """The data source hiccuped (simulated): worth another attempt."""
+
+
+@task(retries=3, retry_delay=0.2, backoff=2.0, retry_on=(FlakySourceError,))
+def ingest(dataset: str, flaky_attempts: int = 1) -> dict[str, Any]:
+    """Load a dataset bundled with scikit-learn, from a source that is flaky on purpose:
+    its first ``flaky_attempts`` attempts fail (deterministically, so the demo repeats),
+    and the task's retry policy gets the data on a later attempt."""
+    attempt = current_context().attempt if _in_task() else flaky_attempts + 1
+    if attempt <= flaky_attempts:
+        _log("attempt %d: the data source timed out (simulated)", attempt)
+        raise FlakySourceError(f"the data source for {dataset!r} timed out (attempt {attempt})")
     from sklearn import datasets
 
     if dataset not in DATASETS:
@@ -322,8 +340,9 @@ def ml_pipeline(
     seed: int = 42,
     metric: Metric = "f1",
     output_dir: str = "models",
+    flaky_attempts: int = 1,
 ):
-    raw = validate(ingest(dataset))
+    raw = validate(ingest(dataset, flaky_attempts))
     prepared = prepare(raw, test_size=test_size, seed=seed)
     trained = train.map(CONFIGS, data=prepared)  # train[0] ... train[5]
     evaluations = evaluate.map(trained, data=prepared)  # evaluate[0] ... evaluate[5]
