@@ -191,3 +191,21 @@ def test_the_summary_lists_map_elements_just_before_their_map(home: Path) -> Non
     done = podium("run", str(FLOWS / "basic.py"), home=home)
     rows = [line.split("│")[1].strip() for line in done.stdout.splitlines() if line[:1] == "│"]
     assert rows == ["load", "square[0]", "square[1]", "square[2]", "square", "total", "echo"]
+
+
+def test_the_demo_pipeline_retries_its_flaky_ingestion_and_deploys_a_model(
+    home: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    done = podium(
+        "run", str(REPO / "examples" / "ml_pipeline.py"), "-p", f"output_dir={models}",
+        home=home, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "retrying        ingest: FlakySourceError" in done.stderr
+    card = json.loads((models / "model_card.json").read_text())
+    run_id = query(home, "SELECT run_id FROM runs")[0][0]
+    assert card["run_id"] == run_id
+    assert (models / "model.joblib").exists()
+    attempts = query(home, "SELECT attempt, state FROM attempts WHERE task_name = 'ingest'")
+    assert sorted(attempts) == [(1, "failed"), (2, "succeeded")]
