@@ -371,29 +371,20 @@ class Engine:
         else:
             state = "failed"
             self._errors[name] = outcome.error or "failed"
-            if self._cancelling:
-                pass
-            elif self._retry_later(work, node, outcome, batch, now):
-                self._recorder.attempt_ended(
-                    batch, work, attempt_state or "failed", now, outcome.error,
-                    outcome.traceback, outcome.logs, task_state="retrying",
-                    usage=outcome.usage,
-                )  # fmt: skip
-                return
-            elif self._fall_back(work, node, batch, now):
-                self._recorder.attempt_ended(
-                    batch, work, attempt_state or "failed", now, outcome.error,
-                    outcome.traceback, outcome.logs, task_state="falling_back",
-                    usage=outcome.usage,
-                )  # fmt: skip
-                return
+            if not self._cancelling:
+                if self._retry_later(work, node, outcome, batch, now):
+                    state = "retrying"
+                elif self._fall_back(work, node, batch, now):
+                    state = "falling_back"
         if attempt_state is None:  # a fallback's attempt that worked succeeded, as attempts go
-            attempt_state = "succeeded" if state == "fell_back" else state
+            attempt_state = {"fell_back": "succeeded", "retrying": "failed",
+                             "falling_back": "failed"}.get(state, state)  # fmt: skip
         self._recorder.attempt_ended(
             batch, work, attempt_state, now, outcome.error, outcome.traceback, outcome.logs,
-            task_state=state,
-            usage=outcome.usage,
+            task_state=state, usage=outcome.usage,
         )  # fmt: skip
+        if state in ("retrying", "falling_back"):
+            return  # the task instance goes on with another attempt
         self._enqueue(self._decide(name, state, batch), batch)
 
     # -- retries and timeouts ------------------------------------------------------------------
