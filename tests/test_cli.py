@@ -189,8 +189,10 @@ def test_every_command_has_help_with_examples(command: list[str]) -> None:
 
 def test_the_summary_lists_map_elements_just_before_their_map(home: Path) -> None:
     done = podium("run", str(FLOWS / "basic.py"), home=home)
-    rows = [line.split("│")[1].strip() for line in done.stdout.splitlines() if line[:1] == "│"]
+    tasks_table = done.stdout.split("└")[0]  # then come the usage and bottlenecks tables
+    rows = [line.split("│")[1].strip() for line in tasks_table.splitlines() if line[:1] == "│"]
     assert rows == ["load", "square[0]", "square[1]", "square[2]", "square", "total", "echo"]
+    assert "usage (latest attempt)" in done.stdout and "bottlenecks" in done.stdout
 
 
 def test_the_demo_pipeline_retries_its_flaky_ingestion_and_deploys_a_model(

@@ -19,6 +19,7 @@ from rich.markup import escape
 from podium.cli.loader import Target, load_target
 from podium.cli.progress import LiveProgress
 from podium.cli.render import (
+    SUMMARY_ROWS,
     bottlenecks_table,
     dumps,
     graph_dot,
@@ -263,11 +264,15 @@ def execute(
         result = asyncio.run(drive())
     tasks = store.load_tasks(result.run_id)
     record = store.get_run(result.run_id)
+    store_attempts = [] if as_json else store.load_attempts(result.run_id)
     store.close()
     if as_json:
         print(dumps(run_json(record, tasks)))
     else:
         out.print(tasks_table(tasks))
+        if len(tasks) <= SUMMARY_ROWS:  # what each task used; for big runs, the extremes only
+            out.print(usage_table(tasks, store_attempts))
+        out.print(bottlenecks_table(store_attempts))
         out.print(run_header(record))
     if interrupted:
         err.print(f"run {result.run_id} cancelled: {escape(interrupted[0])}")
