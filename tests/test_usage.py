@@ -4,12 +4,12 @@ prints it. Only generous lower bounds are asserted: no timings."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
 
 from cli_support import podium
+from flows.basic import basic
 from podium import shell, task, workflow
 from podium.executors.gpu import gpu_memory_mb
 from podium.model.records import AttemptRecord
@@ -47,30 +47,6 @@ def heavy():
     )
 
 
-@task
-def load(n: int) -> list[int]:
-    return list(range(n))
-
-
-@task(isolation="process")
-def square(x: int) -> int:
-    return x * x
-
-
-@task
-async def total(values: list[int]) -> int:
-    await asyncio.sleep(0.01)
-    return sum(values)
-
-
-@workflow
-def mixed(n: int = 3):
-    values = load(n)
-    summed = total(square.map(values))
-    shell("echo total={value}", name="echo", value=summed)
-    return summed
-
-
 def attempts_by_task(store: SQLiteStore, run_id: str) -> dict[str, AttemptRecord]:
     return {a.task_name: a for a in store.load_attempts(run_id)}
 
@@ -106,7 +82,7 @@ def test_process_thread_and_shell_attempts_record_cpu_and_peak_rss(
 def test_every_attempt_of_a_mixed_run_has_its_wall_time_and_queue_wait(
     home: Path, store: SQLiteStore
 ) -> None:
-    result = mixed.run({"n": 4}, home=home, max_workers=2)
+    result = basic.run({"n": 4}, home=home, max_workers=2)  # tests/flows/basic.py
     assert result.state == "succeeded"
     attempts = store.load_attempts(result.run_id)
     kinds = {a.task_name for a in attempts}
