@@ -10,6 +10,8 @@
     |   +-- ParameterError         a workflow parameter is unknown, missing or fails its type hint
     |   +-- OptionError            a run option has an invalid value
     |   +-- HandleMisuseError      a task's handle was used as a value while building the graph
+    |   +-- ResourceUnavailableError  a task asks for more than this machine has, without fallback
+    |   +-- SettingsError          the settings file or a --resources/--limit value is invalid
     +-- RunError                   about a run that exists (or should)
     |   +-- RunNotFoundError       no run has this run_id
     |   +-- RunOwnedError          the run's owner is alive and heartbeating; resume is refused
@@ -17,6 +19,7 @@
     |   +-- RunFailedError         the result of a run that did not succeed was asked for
     |   +-- GraphChangedError      resume: the workflow's tasks differ from the run's
     +-- OutsideTaskError           current_context() was called outside a running task
+    +-- CacheKeyError              a cached task's input cannot be fingerprinted
     +-- TaskControl                raised by a task to steer its own retries
     |   +-- Retry                  ask for another attempt (``after=`` seconds overrides the delay)
     |   +-- Fail                   fail at once, without retrying
@@ -38,6 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 __all__ = [
+    "CacheKeyError",
     "CycleError",
     "DefinitionError",
     "DuplicateTaskError",
@@ -48,6 +52,7 @@ __all__ = [
     "OutsideTaskError",
     "ParameterError",
     "PodiumError",
+    "ResourceUnavailableError",
     "Retry",
     "RunError",
     "RunFailedError",
@@ -55,6 +60,7 @@ __all__ = [
     "RunNotResumableError",
     "RunOwnedError",
     "SchemaVersionError",
+    "SettingsError",
     "ShellCommandError",
     "StoreError",
     "TaskControl",
@@ -182,6 +188,32 @@ class HandleMisuseError(DefinitionError, TypeError):
         )
 
 
+class ResourceUnavailableError(DefinitionError):
+    """Task ``task`` asks for ``request`` of a resource, more than ``capacity`` here, and
+    has no fallback to run instead."""
+
+    def __init__(self, task: str, resource: str, request: float, capacity: float) -> None:
+        self.task = task
+        self.resource = resource
+        self.request = request
+        self.capacity = capacity
+        super().__init__(
+            f"task {task!r} asks for {resource}={request:g} but this machine has "
+            f"{resource}={capacity:g}; give it a fallback, lower the request, or declare "
+            f"more with --resources {resource}=N (or the settings file)"
+        )
+
+
+class SettingsError(DefinitionError):
+    """The settings file, a ``--resources`` or a limit value is invalid; ``source`` says
+    where it came from."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+
 # -- run errors -----------------------------------------------------------------------------
 
 
@@ -254,6 +286,18 @@ class OutsideTaskError(PodiumError, LookupError):
 
 
 # -- task control: raised by a task's own code to steer its retries ------------------------
+
+
+class CacheKeyError(PodiumError, TypeError):
+    """An input of cached task ``task`` (``path`` inside its arguments) cannot be
+    fingerprinted by content; give the task ``cache_version=`` plus a hashable input, or
+    turn its cache off."""
+
+    def __init__(self, task: str, path: str, reason: str) -> None:
+        self.task = task
+        self.path = path
+        self.reason = reason
+        super().__init__(f"task {task!r}: cannot fingerprint input {path}: {reason}")
 
 
 class TaskControl(PodiumError):

@@ -16,6 +16,12 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from podium.cli.explain import (
+    cache_entries_table,
+    cache_entry_json,
+    cache_table,
+    schedule_lines,
+)
 from podium.cli.loader import Target, load_target
 from podium.cli.progress import LiveProgress
 from podium.cli.render import (
@@ -32,13 +38,27 @@ from podium.cli.render import (
     tasks_table,
     usage_table,
 )
+from podium.engine.scheduler import ORDERS
 from podium.errors import PodiumError, RunError
 from podium.model.graph import Graph
 from podium.model.params import parse_assignments
-from podium.model.records import RUN_ENDED, Batch, EventRecord, RunUpdate
+from podium.model.records import (
+    RUN_ENDED,
+    Batch,
+    EventRecord,
+    RunRecord,
+    RunUpdate,
+    TaskRecord,
+)
 from podium.model.run_result import RunResult
 from podium.runner.ownership import owner_gone
-from podium.runner.session import DATABASE_NAME, Runner, check_max_workers, open_store
+from podium.runner.session import (
+    DATABASE_NAME,
+    DONE_STATES,
+    Runner,
+    check_max_workers,
+    open_store,
+)
 from podium.store.sqlite import SQLiteStore
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -104,6 +124,23 @@ workers_option = click.option(
 )
 
 
+cache_option = click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Run cached tasks again instead of using their cached results (the fresh results "
+    "are cached for later runs).",
+)
+order_option = click.option(
+    "--order",
+    type=click.Choice(ORDERS),
+    default="critical_path",
+    show_default=True,
+    help="Among ready tasks of equal priority, start first those on the longest expected "
+    "remaining path (durations learned from earlier runs), or the first ready (fifo).",
+)
+
+
 def existing_store(home: Path) -> SQLiteStore:
     """The store under ``home``; for reading, it must already exist."""
     if not (home / DATABASE_NAME).is_file():
@@ -147,6 +184,8 @@ def main() -> None:
 @workers_option
 @home_option
 @synchronous_option
+@cache_option
+@order_option
 @json_option
 def run(
     target: str,
@@ -154,6 +193,8 @@ def run(
     max_workers: int | None,
     home: Path,
     synchronous: str,
+    no_cache: bool,
+    order: str,
     as_json: bool,
 ) -> None:
     """Run a workflow (or a module-level Orchestrator) found in FILE.
@@ -165,6 +206,7 @@ def run(
     Examples:
       podium run examples/ml_pipeline.py
       podium run flows.py:score -p n=100 -p model=small
+      podium run flows.py --no-cache --order fifo
       podium run flows.py --json > result.json
     """
     loaded, bound, graph = load(target, params)
@@ -174,7 +216,7 @@ def run(
         execute(
             home,
             synchronous,
-            workers,
+            dict(max_workers=workers, use_cache=not no_cache, order=order),
             len(graph),
             as_json,
             lambda runner: runner.start(graph, source=loaded.source, params=bound),
@@ -187,9 +229,17 @@ def run(
 @workers_option
 @home_option
 @synchronous_option
+@cache_option
+@order_option
 @json_option
 def resume(
-    run_id: str, max_workers: int | None, home: Path, synchronous: str, as_json: bool
+    run_id: str,
+    max_workers: int | None,
+    home: Path,
+    synchronous: str,
+    no_cache: bool,
+    order: str,
+    as_json: bool,
 ) -> None:
     """Finish a run whose process died (or that failed or was cancelled).
 
@@ -218,11 +268,11 @@ def resume(
         execute(
             home,
             synchronous,
-            workers,
+            dict(max_workers=workers, use_cache=not no_cache, order=order),
             max(len(graph), len(stored)),
             as_json,
             lambda runner: runner.resume(run_id, graph),
-            done=[task.name for task in stored if task.state == "succeeded"],
+            done=[task.name for task in stored if task.state in DONE_STATES],
         )
     )
 
@@ -230,17 +280,18 @@ def resume(
 def execute(
     home: Path,
     synchronous: str,
-    max_workers: int,
+    options: dict[str, Any],
     total: int,
     as_json: bool,
     start: Callable[[Runner], Awaitable[RunResult]],
     done: Sequence[str] = (),
 ) -> int:
-    """Run ``start`` with progress and signal handling; print the summary; the exit code."""
+    """Run ``start`` with progress and signal handling; print the summary; the exit code.
+    ``options`` are the Runner's (max_workers, use_cache, order, ...)."""
     with bad_input():
         store = open_store(home, synchronous=synchronous)
     progress = None if as_json else LiveProgress(total, done=done)
-    runner = Runner(store, max_workers=max_workers, listeners=[progress] if progress else [])
+    runner = Runner(store, listeners=[progress] if progress else [], **options)
     interrupted: list[str] = []
 
     async def drive() -> RunResult:
@@ -265,7 +316,6 @@ def execute(
     tasks = store.load_tasks(result.run_id)
     record = store.get_run(result.run_id)
     store_attempts = [] if as_json else store.load_attempts(result.run_id)
-    store.close()
     if as_json:
         print(dumps(run_json(record, tasks)))
     else:
@@ -273,7 +323,9 @@ def execute(
         if len(tasks) <= SUMMARY_ROWS:  # what each task used; for big runs, the extremes only
             out.print(usage_table(tasks, store_attempts))
         out.print(bottlenecks_table(store_attempts))
+        explain(store, record, tasks)
         out.print(run_header(record))
+    store.close()
     if interrupted:
         err.print(f"run {result.run_id} cancelled: {escape(interrupted[0])}")
         return EXIT_INTERRUPTED
@@ -362,7 +414,8 @@ def runs_list(home: Path, as_json: bool, limit: int) -> None:
 @json_option
 def runs_show(run_id: str, home: Path, as_json: bool) -> None:
     """One run: its state, parameters, every task instance, what the latest attempt of each
-    used (wall, CPU, peak RSS, queue wait) and the bottlenecks.
+    used (wall, CPU, peak RSS, queue wait), the bottlenecks, the cache's hits and misses
+    (with why), the critical path and, while the run is live, its ETA.
 
     \b
     Example:
@@ -382,6 +435,81 @@ def runs_show(run_id: str, home: Path, as_json: bool) -> None:
     if attempts:
         out.print(usage_table(tasks, attempts))
         out.print(bottlenecks_table(attempts))
+    explain(store, record, tasks)
+
+
+def explain(store: SQLiteStore, record: RunRecord, tasks: list[TaskRecord]) -> None:
+    """Print the cache outcomes, the critical path and (for a live run) the ETA."""
+    cache = cache_table([event for _, event in store.load_events(record.run_id)])
+    if cache is not None:
+        out.print(cache)
+    history = store.task_durations(record.workflow) if record.ended_at is None else {}
+    for line in schedule_lines(record, tasks, history):
+        out.print(line, highlight=False)
+
+
+@main.group()
+def cache() -> None:
+    """Cached results of tasks declared with ``cache=True``.
+
+    \b
+    Examples:
+      podium cache list
+      podium cache clear prepare
+      podium cache clear --expired
+    """
+
+
+@cache.command("list")
+@click.argument("task", required=False)
+@home_option
+@json_option
+def cache_list(task: str | None, home: Path, as_json: bool) -> None:
+    """Every cache entry (of TASK), newest first: the task, its key, the run its result
+    comes from and when it expires.
+
+    \b
+    Example:
+      podium cache list prepare
+    """
+    if not (home / DATABASE_NAME).is_file():
+        print("[]") if as_json else out.print(f"no cache yet in {home}")
+        return
+    store = existing_store(home)
+    entries = store.cache_entries(task)
+    store.close()
+    if as_json:
+        print(dumps([cache_entry_json(entry) for entry in entries]))
+        return
+    if not entries:
+        out.print("no cache entries" + (f" for task {escape(task)!r}" if task else ""))
+        return
+    out.print(cache_entries_table(entries, time.time()))
+
+
+@cache.command("clear")
+@click.argument("task", required=False)
+@click.option("--expired", is_flag=True, help="Only the entries whose cache_ttl has passed.")
+@home_option
+def cache_clear(task: str | None, expired: bool, home: Path) -> None:
+    """Forget cached results (all, those of TASK, or only the expired ones); the next run
+    computes them again. The runs keep their own results.
+
+    \b
+    Examples:
+      podium cache clear
+      podium cache clear prepare --expired
+    """
+    if not (home / DATABASE_NAME).is_file():
+        out.print(f"no cache yet in {home}")
+        return
+    store = existing_store(home)
+    removed = store.clear_cache(task, expired_before=time.time() if expired else None)
+    store.close()
+    what = "expired " if expired else ""
+    scope = f" of task {task!r}" if task else ""
+    out.print(f"removed {removed} {what}cache entr{'y' if removed == 1 else 'ies'}{scope}",
+              markup=False, highlight=False)  # fmt: skip
 
 
 @main.command()

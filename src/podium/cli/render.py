@@ -30,6 +30,7 @@ _STYLE = {
     "skipped": "dim",
     "fell_back": "yellow",
     "falling_back": "blue",
+    "cached": "green",
 }
 
 
@@ -77,8 +78,9 @@ def tasks_table(tasks: list[TaskRecord], *, limit: int | None = SUMMARY_ROWS) ->
         table.add_column(column, overflow="fold")
     shown = tasks
     if limit is not None and len(tasks) > limit:
-        important = [t for t in tasks if t.state not in ("succeeded",)]
-        shown = (important + [t for t in tasks if t.state == "succeeded"])[:limit]
+        fine = ("succeeded", "cached")
+        important = [t for t in tasks if t.state not in fine]
+        shown = (important + [t for t in tasks if t.state in fine])[:limit]
     for task in shown:
         table.add_row(
             escape(task.name),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from podium.model.attempts import Outcome, Work
-from podium.model.records import Batch, Owner, RunRecord, TaskRecord
+from podium.model.records import Batch, CacheEntry, Owner, RunRecord, TaskRecord
 
 
 class Store(Protocol):
@@ -35,6 +35,15 @@ class Store(Protocol):
 
     def load_results(self, run_id: str, names: list[str]) -> dict[str, Any]:
         """The stored results of these task instances of a run (those that have one)."""
+
+    def cache_lookup(self, key: str, now: float) -> tuple[CacheEntry, Any] | None:
+        """The unexpired cache entry for ``key`` and its result, or None."""
+
+    def cache_latest(self, identity: str) -> CacheEntry | None:
+        """The newest cache entry of a task identity, expired or not (explains a miss)."""
+
+    def task_durations(self, workflow: str) -> dict[str, list[float]]:
+        """Seconds of recent succeeded attempts per task instance name, newest first."""
 
 
 class Executor(Protocol):

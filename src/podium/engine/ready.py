@@ -1,8 +1,9 @@
 """The ready queue: tasks whose dependencies are met, waiting for admission.
 
-Higher priority first, then first in, first out; one queue per admission shape, so a task
-that does not fit (a process task while CPUs are taken) does not hold back tasks of another
-shape behind it.
+Higher priority first, then the longer remaining path to the end of the graph (critical-path
+scheduling: ``weight``, in expected seconds, see engine/critical.py), then first in, first
+out; one queue per admission shape, so a task that does not fit (a process task while CPUs
+are taken) does not hold back tasks of another shape behind it.
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ class ReadyQueue:
     """Ready task names grouped by shape, taken by (priority, age) among those that fit."""
 
     def __init__(self) -> None:
-        self._queues: dict[str, list[tuple[int, int, str]]] = {}
+        self._queues: dict[str, list[tuple[int, float, int, str]]] = {}
         self._sequence = 0
 
     def __len__(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
 
-    def push(self, name: str, shape: str, priority: int = 0) -> None:
-        """Queue ``name``; a higher ``priority`` is taken earlier."""
+    def push(self, name: str, shape: str, priority: int = 0, weight: float = 0.0) -> None:
+        """Queue ``name``; a higher ``priority``, then a higher ``weight``, is taken earlier."""
         self._sequence += 1
         queue = self._queues.get(shape)
         if queue is None:
             queue = self._queues[shape] = []
-        heapq.heappush(queue, (-priority, self._sequence, name))
+        heapq.heappush(queue, (-priority, -weight, self._sequence, name))
 
     def take(self, admit: Callable[[str], bool]) -> Iterator[str]:
         """Yield ready names in order as long as ``admit(name)`` accepts them; a refused
@@ -35,20 +36,20 @@ class ReadyQueue:
         blocked: set[str] = set()
         queues = self._queues
         while True:
-            best: tuple[int, int, str] | None = None
+            best: tuple[int, float, int, str] | None = None
             best_shape = ""
             for shape, queue in queues.items():
                 if queue and shape not in blocked and (best is None or queue[0] < best):
                     best, best_shape = queue[0], shape
             if best is None:
                 return
-            if admit(best[2]):
+            if admit(best[3]):
                 heapq.heappop(queues[best_shape])
-                yield best[2]
+                yield best[3]
             else:
                 blocked.add(best_shape)
 
     def clear(self) -> list[str]:
-        names = [name for queue in self._queues.values() for _, _, name in queue]
+        names = [entry[3] for queue in self._queues.values() for entry in queue]
         self._queues.clear()
         return names

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podium.engine.admission import Admission
+from podium.engine.caching import ResultCache
+from podium.engine.critical import critical_weights
 from podium.engine.plan import Plan
 from podium.engine.protocols import Executor, Store
 from podium.engine.ready import ReadyQueue
 from podium.engine.recording import Recorder
-from podium.errors import TimedOut
+from podium.errors import OptionError, TimedOut
 from podium.model.attempts import Outcome, Work, idempotency_key
 from podium.model.graph import Graph, Node
 from podium.model.handles import Handle
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[list[EventRecord]], None]
 
+ORDERS = ("critical_path", "fifo")
+"""How ready tasks of equal priority are ordered: longest expected remaining path first, or
+first ready, first started."""
 START_FLUSH_DELAY = 0.05
 """Seconds after which the start of a still-running attempt is written to the store."""
 
@@ -68,6 +73,8 @@ class Engine:
         listeners: Sequence[Listener] = (),
         heartbeat_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        use_cache: bool = True,
+        order: str = "critical_path",
     ) -> None:
         self._store = store
         self._executor = executor
@@ -79,6 +86,10 @@ class Engine:
         self._cancel_reason: str | None = None
         self._lost = False
         self._random = random.Random().random  # jitter of retry delays
+        self._use_cache = use_cache
+        if order not in ORDERS:
+            raise OptionError("order", order, f"must be one of {', '.join(ORDERS)}")
+        self._order = order
 
     # -- control, from the loop's thread (signal handlers, the heartbeat) -------------------
 
@@ -109,6 +120,11 @@ class Engine:
         self._run_id = run.run_id
         self._plan = Plan(graph)
         self._ready = ReadyQueue()
+        self._weights: dict[str, float] = (
+            critical_weights(graph, self._store.task_durations(graph.workflow))
+            if self._order == "critical_path"
+            else {}
+        )
         self._running: dict[int, tuple[Work, Node]] = {}
         self._values: dict[str, Any] = {}
         self._errors: dict[str, str] = {}
@@ -125,6 +141,8 @@ class Engine:
         self._fallbacks: dict[str, Any] = {}  # task instance -> the fallback task it runs now
         self._fallback_base: dict[str, int] = {}  # attempts made before falling back
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._cache = ResultCache(self._store, run.run_id, use=self._use_cache)
+        self._cached: set[str] = set()  # task instances whose result came from the cache
 
         self._executor.open(self._report)
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -207,7 +225,10 @@ class Engine:
                 self._values[name] = self._prior[name]
                 pending.extend(self._decide(name, "succeeded", batch))
             elif node.kind == "call":
-                self._ready.push(name, Admission.shape(node.isolation), node.policy.priority)
+                if node.caching.enabled and self._from_cache(node, batch):
+                    pending.extend(self._decide(name, "succeeded", batch))
+                else:
+                    self._queue(name, node.task)
             elif node.kind == "map" and name not in plan.children:
                 pending.extend(self._expand(node, batch))
             else:  # a gather, or a dynamic map whose elements all succeeded
@@ -218,6 +239,35 @@ class Engine:
                 )
                 self._succeed_inline(name, [self._values[m] for m in members], batch)
                 pending.extend(self._decide(name, "succeeded", batch))
+
+    def _queue(self, name: str, task: Any) -> None:
+        """Queue task instance ``name``, to run ``task`` (its own or its fallback), for
+        admission: by priority, then by its expected remaining path (critical path)."""
+        weight = self._weights.get(name, 0.0)
+        self._ready.push(name, Admission.shape(task.isolation), task.policy.priority, weight)
+
+    def _from_cache(self, node: Node, batch: Batch) -> bool:
+        """Look the call up in the cache: on a hit, take its result (state ``cached``) and
+        return True; on a miss, record why and return False."""
+        now = self._clock()
+        args, kwargs = self._arguments(node)
+        lookup = self._cache.look_up(node.name, node.task, args, kwargs, now)
+        name = node.name
+        if lookup.hit is None:
+            self._recorder.event(batch, "cache_miss", name, detail=lookup.reason, at=now)
+            return False
+        source = f"run {lookup.hit.run_id}, task {lookup.hit.task_name}"
+        try:
+            encoded = self._store.encode_result(lookup.value)
+        except Exception as error:  # stored once, so this is unlikely; then run the task
+            self._recorder.event(batch, "cache_miss", name, detail=f"{source}: {error}", at=now)
+            return False
+        self._values[name] = lookup.value
+        self._cached.add(name)
+        batch.results.append((self._run_id, name, encoded))
+        self._recorder.event(batch, "cache_hit", name, detail=source, at=now)
+        self._recorder.task_state(batch, name, "cached", 0, started_at=now, at=now)
+        return True
 
     def _expand(self, node: Node, batch: Batch) -> list[str]:
         """Create the elements of dynamic map ``node`` from the result it maps over."""
@@ -248,7 +298,10 @@ class Engine:
             for index, item in enumerate(items)
         ]
         now = self._clock()
+        weight = self._weights.get(node.name)
         for child in children:
+            if weight is not None:
+                self._weights[child.name] = weight
             position = len(self._plan.nodes) + (child.map_index or 0)
             batch.new_tasks.append(self._recorder.task_record(child, position))
         batch.task_updates.append(("running", 0, now, None, None, self._run_id, node.name))
@@ -311,7 +364,8 @@ class Engine:
         self._flush_timer = None
         self._request_step()
 
-    def _work(self, node: Node, attempt: int) -> Work:
+    def _arguments(self, node: Node) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The node's arguments with every handle replaced by its upstream's result."""
         args: tuple[Any, ...] = node.args
         kwargs: dict[str, Any] = node.kwargs
         if node.has_handles:
@@ -321,6 +375,10 @@ class Engine:
             args = substitute(args, resolve)
             if kwargs:
                 kwargs = substitute(kwargs, resolve)
+        return args, kwargs
+
+    def _work(self, node: Node, attempt: int) -> Work:
+        args, kwargs = self._arguments(node)
         task: Any = self._fallbacks.get(node.name, node.task)
         self._next_key += 1
         run_id, name = self._run_id, node.name
@@ -366,6 +424,10 @@ class Engine:
                 batch.results.append((run_id, name, encoded))
         if outcome.ok:
             state = "fell_back" if name in self._fallbacks else "succeeded"
+            if state == "succeeded" and node.caching.enabled:
+                cached = self._cache.entry(name, node.caching.ttl, now)
+                if cached is not None:
+                    batch.cache_entries.append(cached)
         elif outcome.cancelled:
             state = "cancelled"
         else:
@@ -421,7 +483,7 @@ class Engine:
         self._fallback_base[name] = work.attempt
         self._recorder.event(batch, "fallback_started", name, work.attempt, fallback.name, at=now)
         self._plan.mark(name, "ready")
-        self._ready.push(name, Admission.shape(fallback.isolation), fallback.policy.priority)
+        self._queue(name, fallback)
         return True
 
     def _task_of(self, node: Node) -> Any:
@@ -432,9 +494,8 @@ class Engine:
         self._retries.pop(name, None)
         if self._plan.state.get(name) != "retrying":  # cancelled meanwhile
             return
-        task = self._task_of(self._plan.nodes[name])
         self._plan.mark(name, "ready")
-        self._ready.push(name, Admission.shape(task.isolation), task.policy.priority)
+        self._queue(name, self._task_of(self._plan.nodes[name]))
         self._request_step()
 
     def _start_timeouts(self, submits: list[Work]) -> None:
@@ -504,7 +565,7 @@ class Engine:
     def _final_state(self) -> str:
         if self._cancel_reason is not None:
             return "cancelled"
-        fine = ("succeeded", "fell_back", "skipped")
+        fine = ("succeeded", "fell_back", "skipped")  # cached instances are "succeeded" here
         return "succeeded" if all(s in fine for s in self._plan.state.values()) else "failed"
 
     def _finish(self, batch: Batch) -> None:
@@ -528,7 +589,7 @@ class Engine:
         tasks = {
             name: TaskResult(
                 name,
-                state,
+                "cached" if name in self._cached else state,
                 self._attempts.get(name, 0),
                 self._values.get(name),
                 self._errors.get(name),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from podium.errors import CycleError, DuplicateTaskError, UnknownDependencyError
+from podium.model.caching import NO_CACHING, Caching
 from podium.model.policy import Policy
 
 if TYPE_CHECKING:
@@ -38,6 +39,11 @@ class Node:
     def policy(self) -> Policy:
         """What to do when an attempt fails or overruns, and the priority."""
         return self.task.policy if self.task is not None else DEFAULT_POLICY
+
+    @property
+    def caching(self) -> Caching:
+        """The task's cache options (off for maps and gathers)."""
+        return self.task.caching if self.task is not None else NO_CACHING
 
     @property
     def task_name(self) -> str:

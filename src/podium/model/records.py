@@ -100,6 +100,21 @@ TaskUpdate = tuple[str, int, float | None, float | None, str | None, str, str]
 """(state, attempts, started_at or None to keep, ended_at, error, run_id, name)"""
 
 
+class CacheEntry(NamedTuple):
+    """A cached result: the key of a call and its parts (model/caching.py), and the task
+    instance whose stored result it is."""
+
+    key: str
+    identity: str
+    code: str
+    inputs: str
+    """The per-argument fingerprints, as JSON."""
+    run_id: str
+    task_name: str
+    created_at: float
+    expires_at: float | None = None
+
+
 @dataclass(slots=True)
 class RunUpdate:
     """A change of a run's state."""
@@ -122,6 +137,7 @@ class Batch:
     """(run_id, task name, the result as encoded by the store's ``encode_result``)"""
     events: list[EventRecord] = field(default_factory=list)
     run_update: RunUpdate | None = None
+    cache_entries: list[CacheEntry] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -132,6 +148,7 @@ class Batch:
             or self.results
             or self.events
             or self.run_update
+            or self.cache_entries
         )
 
 

@@ -16,7 +16,9 @@ from typing import Any
 
 from podium.errors import OptionError, ShellCommandError
 from podium.model.building import current_builder
+from podium.model.caching import NO_CACHING, Caching
 from podium.model.policy import Policy, make_policy
+from podium.model.resources import make_request
 
 
 def render_command(template: str, fields: Mapping[str, Any]) -> str:
@@ -50,6 +52,8 @@ class ShellTask:
         env: Mapping[str, str] | None,
         cwd: str | None,
         policy: Policy | None = None,
+        caching: Caching = NO_CACHING,
+        resources: Mapping[str, float] | None = None,
     ) -> None:
         if not isinstance(command, str) or not command.strip():
             raise OptionError("command", command, "a shell task needs a non-empty command line")
@@ -58,6 +62,9 @@ class ShellTask:
         self.env = dict(env) if env else None
         self.cwd = cwd
         self.policy = policy if policy is not None else Policy()
+        self.caching = caching
+        self.resources: dict[str, float] = make_request(resources, task=self.name)
+        self.fallback = None
         self.fn = self.run_here
 
     def run_here(self, **fields: Any) -> str:
@@ -92,6 +99,10 @@ def shell(
     timeout: float | timedelta | None = None,
     priority: int = 0,
     trigger_rule: str = "all_success",
+    cache: bool = False,
+    cache_ttl: float | timedelta | None = None,
+    cache_version: str | int | None = None,
+    resources: Mapping[str, float] | None = None,
     **fields: Any,
 ) -> Any:
     """A shell task: runs ``command`` in its own process group; exit code 0 means success.
@@ -100,7 +111,9 @@ def shell(
     Inside a workflow, returns a handle; outside one, runs the command and returns stdout.
     ``fields`` fill ``{name}`` placeholders of the command (handles allowed), shell-quoted;
     the policy options (``retries``, ``retry_delay``, ``backoff``, ``max_delay``, ``jitter``,
-    ``retry_on``, ``timeout``, ``priority``, ``trigger_rule``; see ``@task``) are not fields.
+    ``retry_on``, ``timeout``, ``priority``, ``trigger_rule``; see ``@task``), the cache
+    options (``cache``, ``cache_ttl``, ``cache_version``) and ``resources`` are not fields.
+    A GPU request exports the granted devices as ``CUDA_VISIBLE_DEVICES`` to the command.
     Raises OptionError for an empty command or an invalid option, ShellCommandError (outside
     a workflow) on failure.
     """
@@ -115,7 +128,11 @@ def shell(
         priority=priority,
         trigger_rule=trigger_rule,
     )
-    spec = ShellTask(command, name=name, env=env, cwd=cwd, policy=policy)
+    caching = Caching.create(cache, cache_ttl, cache_version, task=name or "shell")
+    spec = ShellTask(
+        command, name=name, env=env, cwd=cwd, policy=policy, caching=caching,
+        resources=resources,
+    )  # fmt: skip
     missing = template_fields(command) - set(fields)
     if missing:
         raise OptionError(

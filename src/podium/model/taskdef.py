@@ -8,19 +8,50 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from podium.errors import OptionError
 from podium.model.building import current_builder
+from podium.model.caching import Caching
 from podium.model.handles import Handle
-from podium.model.policy import POLICY_OPTIONS, Policy, make_policy
+from podium.model.policy import Policy, make_policy
+from podium.model.resources import make_request
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 Isolation = Literal["thread", "process", "async", "shell"]
 ISOLATIONS = ("thread", "process", "async", "shell")
 Seconds = float | timedelta
 ExceptionClasses = type[BaseException] | Iterable[type[BaseException]]
+
+
+class TaskOptions(TypedDict, total=False):
+    """The keyword options of ``@task(...)``; see ``task`` for what each does."""
+
+    name: str | None
+    tags: Iterable[str]
+    isolation: Isolation | None
+    retries: int
+    retry_delay: Seconds
+    backoff: float
+    max_delay: Seconds | None
+    jitter: float
+    retry_on: ExceptionClasses
+    timeout: Seconds | None
+    priority: int
+    trigger_rule: str
+    fallback: TaskDef | None
+    cache: bool
+    cache_ttl: Seconds | None
+    cache_version: str | int | None
+    resources: Mapping[str, float] | None
+
+
+NON_POLICY_OPTIONS = ("name", "tags", "isolation", "fallback", "cache", "cache_ttl",
+                      "cache_version", "resources")  # fmt: skip
 
 
 class TaskDef:
@@ -48,6 +79,10 @@ class TaskDef:
         priority: int = 0,
         trigger_rule: str = "all_success",
         fallback: TaskDef | None = None,
+        cache: bool = False,
+        cache_ttl: Seconds | None = None,
+        cache_version: str | int | None = None,
+        resources: Mapping[str, float] | None = None,
     ) -> None:
         if not callable(fn):
             raise OptionError("fn", fn, "a task must wrap a callable")
@@ -76,6 +111,8 @@ class TaskDef:
                 "fallback", fallback, f"task {self.name!r}: a fallback must be a @task"
             )
         self.fallback = fallback
+        self.caching = Caching.create(cache, cache_ttl, cache_version, task=self.name)
+        self.resources: dict[str, float] = make_request(resources, task=self.name)
         self._takes_name = _has_parameter(fn, "name")
         functools.update_wrapper(self, fn)
 
@@ -100,30 +137,29 @@ class TaskDef:
     def __repr__(self) -> str:
         return f"<task {self.name} ({self.isolation})>"
 
-    def with_options(
-        self,
-        *,
-        name: str | None = None,
-        tags: Iterable[str] | None = None,
-        isolation: Isolation | None = None,
-        fallback: TaskDef | None = None,
-        **options: Any,
-    ) -> TaskDef:
-        """A copy of this task (same function) with some options changed.
+    def options(self) -> TaskOptions:
+        """This task's options, as ``@task(...)`` takes them."""
+        return TaskOptions(
+            name=self.name,
+            tags=self.tags,
+            isolation=self.isolation,
+            fallback=self.fallback,
+            cache=self.caching.enabled,
+            cache_ttl=self.caching.ttl,
+            cache_version=self.caching.version,
+            resources=self.resources,
+            **self.policy.options(),  # type: ignore[typeddict-item]
+        )
 
-        ``options`` are policy options (``retries=``, ``timeout=``, ...); the others keep
+    def with_options(self, **options: Unpack[TaskOptions]) -> TaskDef:
+        """A copy of this task (same function) with some options changed; the others keep
         this task's values. Calls of the copy in a workflow are named after its name, like
         calls of the original. Raises OptionError naming an unknown or invalid option.
         """
-        policy = self.policy.merged(**options)
-        return TaskDef(
-            self.fn,
-            name=self.name if name is None else name,
-            tags=self.tags if tags is None else tags,
-            isolation=self.isolation if isolation is None else isolation,  # type: ignore[arg-type]
-            fallback=self.fallback if fallback is None else fallback,
-            **policy.options(),
-        )
+        policy_options = {k: v for k, v in options.items() if k not in NON_POLICY_OPTIONS}
+        policy = self.policy.merged(**policy_options)  # refuses unknown names
+        merged: dict[str, Any] = {**self.options(), **options, **policy.options()}
+        return TaskDef(self.fn, **merged)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         builder = current_builder()
@@ -161,41 +197,11 @@ def task(fn: Callable[..., Any], /) -> TaskDef: ...
 
 
 @overload
-def task(
-    *,
-    name: str | None = None,
-    tags: Iterable[str] = (),
-    isolation: Isolation | None = None,
-    retries: int = 0,
-    retry_delay: Seconds = 1.0,
-    backoff: float = 2.0,
-    max_delay: Seconds | None = None,
-    jitter: float = 0.0,
-    retry_on: ExceptionClasses = (Exception,),
-    timeout: Seconds | None = None,
-    priority: int = 0,
-    trigger_rule: str = "all_success",
-    fallback: TaskDef | None = None,
-) -> Callable[[Callable[..., Any]], TaskDef]: ...
+def task(**options: Unpack[TaskOptions]) -> Callable[[Callable[..., Any]], TaskDef]: ...
 
 
 def task(
-    fn: Callable[..., Any] | None = None,
-    /,
-    *,
-    name: str | None = None,
-    tags: Iterable[str] = (),
-    isolation: Isolation | None = None,
-    retries: int = 0,
-    retry_delay: Seconds = 1.0,
-    backoff: float = 2.0,
-    max_delay: Seconds | None = None,
-    jitter: float = 0.0,
-    retry_on: ExceptionClasses = (Exception,),
-    timeout: Seconds | None = None,
-    priority: int = 0,
-    trigger_rule: str = "all_success",
-    fallback: TaskDef | None = None,
+    fn: Callable[..., Any] | None = None, /, **options: Unpack[TaskOptions]
 ) -> TaskDef | Callable[[Callable[..., Any]], TaskDef]:
     """Make a function (sync or ``async def``) a task; usable as ``@task`` or ``@task(...)``.
 
@@ -208,26 +214,23 @@ def task(
     the tasks it needs ended: ``all_success`` by default) make the task's ``Policy``.
     ``fallback``: another task run with the same inputs when every attempt has failed; its
     result stands in (the task ends ``fell_back``).
+    ``cache=True``: a call whose task identity, code (or ``cache_version``) and inputs (by
+    content) match an earlier successful call is not run again; its stored result is used
+    (the task ends ``cached``) for ``cache_ttl`` seconds (default: for ever).
+    ``resources``: what one attempt needs, e.g. ``{"cpu": 2, "memory_mb": 4000, "gpu": 0.5,
+    "licenses": 1}``; it starts only when that fits in what this machine has.
     Raises OptionError for an invalid option, naming it.
     """
-    options: dict[str, Any] = {
-        "name": name,
-        "tags": tags,
-        "isolation": isolation,
-        "retries": retries,
-        "retry_delay": retry_delay,
-        "backoff": backoff,
-        "max_delay": max_delay,
-        "jitter": jitter,
-        "retry_on": retry_on,
-        "timeout": timeout,
-        "priority": priority,
-        "trigger_rule": trigger_rule,
-        "fallback": fallback,
-    }
     if fn is not None:
         return TaskDef(fn, **options)
-    make_policy(**{option: options[option] for option in POLICY_OPTIONS})  # refuse bad ones now
-    if fallback is not None and not isinstance(fallback, TaskDef):
-        raise OptionError("fallback", fallback, "a fallback must be a @task")
+    stand_in = _check_coroutine if options.get("isolation") == "async" else _check
+    TaskDef(stand_in, **options)  # refuse bad options now, at decoration
     return lambda function: TaskDef(function, **options)
+
+
+def _check() -> None:
+    """Stands in for the function while ``@task(...)`` checks its options."""
+
+
+async def _check_coroutine() -> None:
+    """Stands in for a coroutine function while ``@task(...)`` checks its options."""

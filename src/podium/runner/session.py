@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.engine.protocols import Executor
-from podium.engine.scheduler import Engine, Listener, PriorState
+from podium.engine.scheduler import ORDERS, Engine, Listener, PriorState
 from podium.errors import GraphChangedError, OptionError
 from podium.executors.local import LocalExecutor
 from podium.model.attempts import idempotency_key
@@ -23,6 +23,8 @@ from podium.store.results import is_plain_json
 from podium.store.sqlite import SQLiteStore
 
 DEFAULT_MAX_WORKERS = 32
+DONE_STATES = ("succeeded", "cached", "fell_back")
+"""Task states whose result a resumed run keeps."""
 DATABASE_NAME = "podium.db"
 
 
@@ -43,6 +45,13 @@ def check_max_workers(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise OptionError("max_workers", value, "must be a positive integer")
     return value
+
+
+def check_order(value: Any) -> str:
+    """``order`` as one of the engine's ORDERS; raises OptionError."""
+    if value not in ORDERS:
+        raise OptionError("order", value, f"must be one of {', '.join(ORDERS)}")
+    return str(value)
 
 
 def available_cpus() -> int:
@@ -111,12 +120,16 @@ class Runner:
         executor_factory: Callable[[], Executor] = LocalExecutor,
         listeners: Sequence[Listener] = (),
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        use_cache: bool = True,
+        order: str = "critical_path",
     ) -> None:
         self.store = store
         self.max_workers = check_max_workers(max_workers)
         self._executor_factory = executor_factory
         self._listeners = list(listeners)
         self._heartbeat_interval = heartbeat_interval
+        self._use_cache = use_cache
+        self._order = order
         self._engine: Engine | None = None
         self._cancel_reason: str | None = None
 
@@ -140,6 +153,8 @@ class Runner:
             owner=this_process(),
             listeners=self._listeners,
             heartbeat_interval=self._heartbeat_interval,
+            use_cache=self._use_cache,
+            order=self._order,
         )
         if self._cancel_reason is not None:
             engine.cancel(self._cancel_reason)
@@ -175,7 +190,7 @@ class Runner:
         check_same_graph(run_id, graph, self.store.load_tasks(run_id))
         run = self.store.claim_run(run_id, this_process(), time.time(), ensure_owner_gone)
         tasks = self.store.load_tasks(run_id)
-        succeeded = [task.name for task in tasks if task.state in ("succeeded", "fell_back")]
+        succeeded = [task.name for task in tasks if task.state in DONE_STATES]
         prior = PriorState(
             values=self.store.load_results(run_id, succeeded),
             attempts={task.name: task.attempts for task in tasks},

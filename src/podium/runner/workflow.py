@@ -7,6 +7,7 @@ import inspect
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -15,7 +16,7 @@ from podium.errors import DefinitionError, RunError
 from podium.model.loading import is_loading
 from podium.model.run_result import RunResult
 from podium.model.workflow import WorkflowDef
-from podium.runner.session import Runner, check_max_workers, open_store
+from podium.runner.session import Runner, check_max_workers, check_order, open_store
 from podium.store.sqlite import SQLiteStore
 
 T = TypeVar("T")
@@ -45,6 +46,18 @@ def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How ``Workflow.run`` runs (see its docstring)."""
+
+    max_workers: int | None = None
+    home: str | Path | None = None
+    listeners: Sequence[Listener] = ()
+    synchronous: str = "NORMAL"
+    use_cache: bool = True
+    order: str = "critical_path"
+
+
 class Workflow(WorkflowDef):
     """A workflow: ``run()`` / ``arun()`` build its graph for the parameters and run it."""
 
@@ -64,18 +77,23 @@ class Workflow(WorkflowDef):
         home: str | Path | None = None,
         listeners: Sequence[Listener] = (),
         synchronous: str = "NORMAL",
+        use_cache: bool = True,
+        order: str = "critical_path",
     ) -> RunResult:
         """Run the workflow here and return its RunResult (also inside a running loop).
 
         ``home``: the store's folder (default ``./.podium``). ``synchronous="FULL"`` makes
         every commit survive a power cut too (``NORMAL`` survives a crash of the process).
+        ``use_cache=False`` runs cached tasks again (their fresh results are still stored).
+        ``order``: among ready tasks of equal priority, ``"critical_path"`` (default) starts
+        those with the longest expected remaining path first, ``"fifo"`` the first ready.
         Raises a DefinitionError (ParameterError, OptionError, CycleError, ...) before
         anything runs or is stored. Ctrl-C cancels the run cleanly (every state recorded),
         then raises KeyboardInterrupt.
         """
         refuse_while_loading(f"{self.name}.run()")
-        start = self._starter(params, max_workers, home, listeners, synchronous, True)
-        return run_sync(start)
+        options = RunOptions(max_workers, home, listeners, synchronous, use_cache, order)
+        return run_sync(self._starter(params, options, interruptible=True))
 
     async def arun(
         self,
@@ -85,32 +103,36 @@ class Workflow(WorkflowDef):
         home: str | Path | None = None,
         listeners: Sequence[Listener] = (),
         synchronous: str = "NORMAL",
+        use_cache: bool = True,
+        order: str = "critical_path",
     ) -> RunResult:
         """Awaitable ``run`` (Ctrl-C handling is left to the owner of the event loop)."""
-        return await self._starter(params, max_workers, home, listeners, synchronous, False)()
+        options = RunOptions(max_workers, home, listeners, synchronous, use_cache, order)
+        return await self._starter(params, options, interruptible=False)()
 
     def _starter(
-        self,
-        params: Mapping[str, Any] | None,
-        max_workers: int | None,
-        home: str | Path | None,
-        listeners: Sequence[Listener],
-        synchronous: str,
-        interruptible: bool,
+        self, params: Mapping[str, Any] | None, options: RunOptions, *, interruptible: bool
     ) -> Callable[[], Coroutine[Any, Any, RunResult]]:
         """Check everything (raising DefinitionError) and return the coroutine function that
         records and drives the run."""
-        workers = check_max_workers(max_workers)
+        workers = check_max_workers(options.max_workers)
+        check_order(options.order)
         bound = self.bind(params)
         graph = self.build(bound)
         return lambda: with_store(
-            home,
+            options.home,
             lambda store: drive(
-                Runner(store, max_workers=workers, listeners=listeners),
+                Runner(
+                    store,
+                    max_workers=workers,
+                    listeners=options.listeners,
+                    use_cache=options.use_cache,
+                    order=options.order,
+                ),
                 lambda runner: runner.start(graph, source=self.source(), params=bound),
                 interruptible=interruptible,
             ),
-            synchronous=synchronous,
+            synchronous=options.synchronous,
         )
 
     def resume(

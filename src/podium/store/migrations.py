@@ -76,6 +76,20 @@ MIGRATIONS: list[str] = [
     ALTER TABLE attempts ADD COLUMN queue_wait_s REAL;
     ALTER TABLE attempts ADD COLUMN rss_scope TEXT;
     """,
+    # 3: cached results (a key per call of a cached task, pointing at a stored result)
+    """
+    CREATE TABLE cache_entries (
+        key TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,
+        code TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        task_name TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL
+    ) WITHOUT ROWID;
+    CREATE INDEX cache_entries_by_identity ON cache_entries (identity, created_at);
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -23,6 +23,7 @@ from podium.errors import (
 from podium.model.records import (
     AttemptRecord,
     Batch,
+    CacheEntry,
     EventRecord,
     Owner,
     RunRecord,
@@ -41,6 +42,11 @@ _TASK_COLUMNS = (
     "run_id, name, task, deps, state, map_index, attempts, idempotency_key, isolation, "
     "started_at, ended_at, error, position"
 )
+_CACHE_COLUMNS = "key, identity, code, inputs, run_id, task_name, created_at, expires_at"
+HISTORY_RUNS = 5
+"""Expected durations come from the succeeded attempts of this many latest runs."""
+HISTORY_ATTEMPTS = 20
+"""... and at most this many of them per task."""
 _ATTEMPT_COLUMNS = (
     "run_id, task_name, attempt, state, started_at, ended_at, error, traceback, logs, "
     "run_started_at, wall_s, cpu_s, peak_rss_mb, gpu_memory_mb, queue_wait_s, rss_scope"
@@ -179,6 +185,12 @@ class SQLiteStore:
                     ]
                     if len(runs) > 1
                     else [_event_batch(batch.events[0].run_id, batch.events)],
+                )
+            if batch.cache_entries:
+                db.executemany(
+                    f"INSERT OR REPLACE INTO cache_entries ({_CACHE_COLUMNS}) "
+                    f"VALUES ({', '.join('?' * 8)})",
+                    batch.cache_entries,
                 )
             update = batch.run_update
             if update is not None:
@@ -341,6 +353,81 @@ class SQLiteStore:
             for name, encoding, data, path in rows
             if wanted is None or name in wanted
         }
+
+    # -- the result cache ---------------------------------------------------------------------
+
+    def cache_lookup(self, key: str, now: float) -> tuple[CacheEntry, Any] | None:
+        """The entry for ``key`` that has not expired at ``now``, with its result; None
+        when there is none or its result is gone."""
+        row = self._query_one(
+            f"SELECT {_CACHE_COLUMNS} FROM cache_entries WHERE key = ? "
+            "AND (expires_at IS NULL OR expires_at > ?)",
+            (key, now),
+        )
+        if row is None:
+            return None
+        entry = CacheEntry(*row)
+        try:
+            values = self.load_results(entry.run_id, [entry.task_name])
+        except (OSError, ValueError):  # a spilled result file was removed or damaged
+            return None
+        if entry.task_name not in values:
+            return None
+        return entry, values[entry.task_name]
+
+    def cache_latest(self, identity: str) -> CacheEntry | None:
+        """The newest entry of the task ``identity``, expired or not (to explain a miss)."""
+        row = self._query_one(
+            f"SELECT {_CACHE_COLUMNS} FROM cache_entries WHERE identity = ? "
+            "ORDER BY created_at DESC LIMIT 1",
+            (identity,),
+        )
+        return None if row is None else CacheEntry(*row)
+
+    def cache_entries(self, task: str | None = None) -> list[CacheEntry]:
+        """Every cache entry (of the task named ``task``), newest first."""
+        sql = f"SELECT {_CACHE_COLUMNS} FROM cache_entries"
+        params: tuple[Any, ...] = ()
+        if task is not None:
+            sql += " WHERE identity >= ? AND identity < ?"
+            params = (f"{task}:", f"{task};")  # identities are "name:module.qualname"
+        rows = self._query(sql + " ORDER BY created_at DESC", params)
+        return [CacheEntry(*row) for row in rows]
+
+    def clear_cache(self, task: str | None = None, *, expired_before: float | None = None) -> int:
+        """Delete cache entries (results stay with their runs): all of them, those of the
+        task named ``task``, and/or only those expired before ``expired_before``. Returns
+        how many were deleted."""
+        sql = "DELETE FROM cache_entries WHERE 1"
+        params: tuple[Any, ...] = ()
+        if task is not None:
+            sql += " AND identity >= ? AND identity < ?"
+            params += (f"{task}:", f"{task};")
+        if expired_before is not None:
+            sql += " AND expires_at IS NOT NULL AND expires_at <= ?"
+            params += (expired_before,)
+        with self._transaction() as db:
+            return db.execute(sql, params).rowcount
+
+    # -- history ----------------------------------------------------------------------------
+
+    def task_durations(self, workflow: str) -> dict[str, list[float]]:
+        """Seconds taken by the latest succeeded attempts of each task of ``workflow``
+        (newest first, at most HISTORY_ATTEMPTS per task instance name), from its
+        HISTORY_RUNS latest runs."""
+        rows = self._query(
+            "SELECT a.task_name, COALESCE(a.wall_s, a.ended_at - a.started_at) "
+            "FROM attempts a WHERE a.state = 'succeeded' AND a.ended_at IS NOT NULL "
+            "AND a.run_id IN (SELECT run_id FROM runs WHERE workflow = ? "
+            "ORDER BY created_at DESC LIMIT ?) ORDER BY a.started_at DESC",
+            (workflow, HISTORY_RUNS),
+        )
+        durations: dict[str, list[float]] = {}
+        for name, seconds in rows:
+            seen = durations.setdefault(name, [])
+            if len(seen) < HISTORY_ATTEMPTS and seconds is not None:
+                seen.append(seconds)
+        return durations
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
