@@ -299,3 +299,24 @@ def test_cache_across_podium_run_invocations(home: Path, tmp_path: Path) -> None
     assert json.loads(podium("cache", "list", "--json", home=home).stdout) == []
     again = podium("run", str(flow), "--json", home=home)
     assert {t["state"] for t in json.loads(again.stdout)["tasks"]} == {"succeeded"}
+
+
+def test_a_resumed_run_keeps_the_results_its_cached_tasks_got(home: Path) -> None:
+    first = pipeline.run(home=home)
+    second = pipeline.run(home=home)
+    store = open_store(home)
+    try:  # make the second run look interrupted after its cached task
+        store._db.execute(
+            "UPDATE task_instances SET state = 'pending' WHERE run_id = ? AND name = 'total'",
+            (second.run_id,),
+        )
+        store._db.execute("UPDATE runs SET state = 'failed' WHERE run_id = ?", (second.run_id,))
+        store._db.commit()
+        store.clear_cache()  # a lookup now would miss and run prepare again
+    finally:
+        store.close()
+    resumed = pipeline.resume(second.run_id, home=home)
+    assert resumed.state == "succeeded" and resumed.result == 3.0
+    assert resumed["prepare"].state in ("succeeded", "cached")
+    assert CALLS == [("prepare", 3, 1.0)]
+    assert first.run_id != second.run_id

@@ -18,7 +18,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from podium.engine.limits import Limits, Rate, limits
     from podium.errors import (
+        CacheKeyError,
         CycleError,
         DefinitionError,
         DuplicateTaskError,
@@ -29,12 +31,14 @@ if TYPE_CHECKING:
         OutsideTaskError,
         ParameterError,
         PodiumError,
+        ResourceUnavailableError,
         Retry,
         RunError,
         RunFailedError,
         RunNotFoundError,
         RunNotResumableError,
         RunOwnedError,
+        SettingsError,
         ShellCommandError,
         StoreError,
         TaskFailure,
@@ -58,6 +62,7 @@ __version__ = "0.1.0"
 # Exports are imported on first use, so `import podium` (and every worker process) stays
 # fast: the engine, the store and the executors load only when a run needs them.
 _EXPORTS: dict[str, str] = {
+    "CacheKeyError": "podium.errors",
     "CycleError": "podium.errors",
     "DefinitionError": "podium.errors",
     "DuplicateTaskError": "podium.errors",
@@ -68,12 +73,14 @@ _EXPORTS: dict[str, str] = {
     "OutsideTaskError": "podium.errors",
     "ParameterError": "podium.errors",
     "PodiumError": "podium.errors",
+    "ResourceUnavailableError": "podium.errors",
     "Retry": "podium.errors",
     "RunError": "podium.errors",
     "RunFailedError": "podium.errors",
     "RunNotFoundError": "podium.errors",
     "RunNotResumableError": "podium.errors",
     "RunOwnedError": "podium.errors",
+    "SettingsError": "podium.errors",
     "ShellCommandError": "podium.errors",
     "StoreError": "podium.errors",
     "TaskFailure": "podium.errors",
@@ -93,11 +100,15 @@ _EXPORTS: dict[str, str] = {
     "task": "podium.model.taskdef",
     "Workflow": "podium.runner.workflow",
     "workflow": "podium.runner.workflow",
+    "Limits": "podium.engine.limits",
+    "Rate": "podium.engine.limits",
+    "limits": "podium.engine.limits",
     "Orchestrator": "podium.seed",
     "Task": "podium.seed",
 }
 
 __all__ = [
+    "CacheKeyError",
     "CycleError",
     "DefinitionError",
     "DuplicateTaskError",
@@ -105,12 +116,15 @@ __all__ = [
     "GraphChangedError",
     "Handle",
     "HandleMisuseError",
+    "Limits",
     "OptionError",
     "Orchestrator",
     "OutsideTaskError",
     "ParameterError",
     "PodiumError",
     "Policy",
+    "Rate",
+    "ResourceUnavailableError",
     "Retry",
     "RunError",
     "RunFailedError",
@@ -118,6 +132,7 @@ __all__ = [
     "RunNotResumableError",
     "RunOwnedError",
     "RunResult",
+    "SettingsError",
     "ShellCommandError",
     "StoreError",
     "Task",
@@ -133,6 +148,7 @@ __all__ = [
     "WorkflowNotFoundError",
     "__version__",
     "current_context",
+    "limits",
     "shell",
     "task",
     "workflow",

@@ -38,8 +38,9 @@ from podium.cli.render import (
     tasks_table,
     usage_table,
 )
+from podium.engine.admission import unfit_tasks
 from podium.engine.scheduler import ORDERS
-from podium.errors import PodiumError, RunError
+from podium.errors import PodiumError, ResourceUnavailableError, RunError
 from podium.model.graph import Graph
 from podium.model.params import parse_assignments
 from podium.model.records import (
@@ -51,6 +52,7 @@ from podium.model.records import (
     TaskRecord,
 )
 from podium.model.run_result import RunResult
+from podium.runner.capacity import machine_capacity, parse_resources
 from podium.runner.ownership import owner_gone
 from podium.runner.session import (
     DATABASE_NAME,
@@ -141,6 +143,16 @@ order_option = click.option(
 )
 
 
+resources_option = click.option(
+    "--resources",
+    "resources",
+    default="",
+    metavar="NAME=N,...",
+    help="What this machine has, over what is detected and the settings file: e.g. "
+    "gpu=2,memory_mb=16000,licenses=3 (gpu=N declares devices 0..N-1).",
+)
+
+
 def existing_store(home: Path) -> SQLiteStore:
     """The store under ``home``; for reading, it must already exist."""
     if not (home / DATABASE_NAME).is_file():
@@ -186,6 +198,7 @@ def main() -> None:
 @synchronous_option
 @cache_option
 @order_option
+@resources_option
 @json_option
 def run(
     target: str,
@@ -195,6 +208,7 @@ def run(
     synchronous: str,
     no_cache: bool,
     order: str,
+    resources: str,
     as_json: bool,
 ) -> None:
     """Run a workflow (or a module-level Orchestrator) found in FILE.
@@ -212,11 +226,12 @@ def run(
     loaded, bound, graph = load(target, params)
     with bad_input():
         workers = check_max_workers(max_workers)
+        overrides = parse_resources(resources)
     sys.exit(
         execute(
             home,
             synchronous,
-            dict(max_workers=workers, use_cache=not no_cache, order=order),
+            dict(max_workers=workers, use_cache=not no_cache, order=order, resources=overrides),
             len(graph),
             as_json,
             lambda runner: runner.start(graph, source=loaded.source, params=bound),
@@ -231,6 +246,7 @@ def run(
 @synchronous_option
 @cache_option
 @order_option
+@resources_option
 @json_option
 def resume(
     run_id: str,
@@ -239,6 +255,7 @@ def resume(
     synchronous: str,
     no_cache: bool,
     order: str,
+    resources: str,
     as_json: bool,
 ) -> None:
     """Finish a run whose process died (or that failed or was cancelled).
@@ -264,11 +281,12 @@ def resume(
     _loaded, _bound, graph = load(record.source, record.params, from_text=False)
     with bad_input():
         workers = check_max_workers(max_workers or record.max_workers)
+        overrides = parse_resources(resources)
     sys.exit(
         execute(
             home,
             synchronous,
-            dict(max_workers=workers, use_cache=not no_cache, order=order),
+            dict(max_workers=workers, use_cache=not no_cache, order=order, resources=overrides),
             max(len(graph), len(stored)),
             as_json,
             lambda runner: runner.resume(run_id, graph),
@@ -337,15 +355,38 @@ def execute(
 @main.command()
 @click.argument("target", metavar="FILE[:NAME]")
 @param_option
-def validate(target: str, params: tuple[str, ...]) -> None:
+@workers_option
+@home_option
+@resources_option
+def validate(
+    target: str, params: tuple[str, ...], max_workers: int | None, home: Path, resources: str
+) -> None:
     """Check a workflow without running it: it loads, its parameters fit, the graph is
-    acyclic and every dependency exists. Exit code 2 when it does not.
+    acyclic, every dependency exists, and every task's resource request can be met here
+    (a task that cannot, but has a fallback, is a warning: it will run its fallback).
+    Exit code 2 when it does not.
 
     \b
-    Example:
+    Examples:
       podium validate examples/ml_pipeline.py -p seed=7
+      podium validate flows.py --resources gpu=1
     """
     loaded, _bound, graph = load(target, params)
+    with bad_input():
+        capacity = machine_capacity(
+            home, check_max_workers(max_workers), parse_resources(resources)
+        )
+        unfit = unfit_tasks(graph, capacity)
+        for task in unfit:
+            if task.fallback is not None:
+                err.print(
+                    f"warning: task {task.task!r} will run its fallback {task.fallback!r} "
+                    f"without trying: {task.reason}",
+                    markup=False, highlight=False,
+                )  # fmt: skip
+        for task in unfit:
+            if task.fallback is None:
+                raise ResourceUnavailableError(task.task, task.resource, task.asked, task.have)
     maps = sum(1 for node in graph if node.kind == "map")
     extra = f", {maps} dynamic map(s) expanded at run time" if maps else ""
     out.print(f"ok: {loaded.workflow_name} ({loaded.path.name}) has {len(graph)} tasks{extra}")

@@ -1,60 +1,139 @@
-"""Admission: whether a ready task may start now, given what is already running.
+"""Admission: whether a ready task may start now. The dispatch path's one gate.
 
-This is the dispatch path's one gate. Thread, coroutine and shell attempts take one of
-``max_workers`` slots and no CPU; process attempts take a slot and one CPU.
+Two things must agree before an attempt starts:
+
+* the run's ``ResourcePool`` (engine/resources.py): one of ``max_workers`` slots plus what
+  the task requests (``resources=``); a process task that names no ``cpu`` asks for one,
+  so CPU-bound work never runs wider than the CPUs. GPU requests get device ids here.
+* the process-wide ``Limits`` (engine/limits.py): a unit of every concurrency-limited tag
+  of the task and a token of every rate-limited one, shared with other runs.
+
+Ready tasks wait in lanes by *shape* (engine/ready.py): tasks of one shape ask for the same
+things, so when one does not fit, none of its lane does, and other lanes are still tried.
 """
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class AdmissionStatistics:
-    """A snapshot of what is reserved."""
-
-    slots_used: int
-    max_workers: int
-    cpus_used: int
-    cpus: int
+from podium.engine.limits import Limits
+from podium.engine.resources import Capacity, Grant, ResourcePool
+from podium.model.graph import Graph
+from podium.model.resources import describe_request
 
 
 class Admission:
-    """Slots for every attempt and CPUs for process attempts; never oversubscribed."""
+    """The gate of one run: resources from its pool, limits shared by the process."""
 
-    def __init__(self, max_workers: int, cpus: int) -> None:
-        self.max_workers = max_workers
-        self.cpus = cpus
-        self.slots_used = 0
-        self.cpus_used = 0
+    def __init__(
+        self,
+        capacity: Capacity,
+        limits: Limits,
+        *,
+        clock: Callable[[], float],
+        starvation_bound: float = 2.0,
+    ) -> None:
+        self.capacity = capacity
+        self.pool = ResourcePool(capacity, starvation_bound=starvation_bound, clock=clock)
+        self.limits = limits
+        self._requests: dict[int, tuple[dict[str, float], str]] = {}  # id(task) -> (req, shape)
+        self.wake_after: float | None = None
+        """The shortest rate-limit wait met since it was last reset: the engine then tries
+        again after that many seconds (a release of a concurrency unit wakes it itself)."""
 
-    @staticmethod
-    def shape(isolation: str) -> str:
-        """Attempts of one shape need the same things: if one does not fit, none does."""
-        return "process" if isolation == "process" else "slot"
+    def request(self, task: Any) -> dict[str, float]:
+        """What one attempt of ``task`` takes besides its slot."""
+        return self._known(task)[0]
+
+    def shape(self, task: Any) -> str:
+        """The lane of ``task``'s attempts: same request and same limited tags."""
+        return self._known(task)[1]
+
+    def _known(self, task: Any) -> tuple[dict[str, float], str]:
+        known = self._requests.get(id(task))
+        if known is None:
+            request = dict(getattr(task, "resources", None) or {})
+            if task.isolation == "process" and "cpu" not in request:
+                request["cpu"] = 1.0
+            limited = sorted(task.tags) if self.limits.limited(task.tags) else ()
+            shape = describe_request(request) + ("|" + ",".join(limited) if limited else "")
+            known = self._requests[id(task)] = (request, shape)
+        return known
+
+    def shortfall(self, task: Any) -> str | None:
+        """Why ``task`` can never start here (``gpu=1 asked, this machine has gpu=0``), or
+        None when it can."""
+        short = self.pool.shortfall(self.request(task))
+        return None if short is None else Unfit(task.name, *short, None).reason
+
+    def try_admit(self, key: str, task: Any, waiting_since: float) -> Grant | None:
+        """Reserve what an attempt of ``task`` (task instance ``key``) needs and return the
+        grant, or None without waiting."""
+        grant = self.pool.try_acquire(key, self.request(task), waiting_since)
+        if grant is None:
+            return None
+        tags = task.tags
+        if tags and self.limits.limited(tags):
+            wait = self.limits.try_acquire(tags)
+            if wait > 0:
+                self.pool.release(grant)
+                if not math.isinf(wait):
+                    self.wake_after = min(wait, self.wake_after or wait)
+                return None
+        return grant
+
+    def release(self, task: Any, grant: Grant) -> None:
+        """Give back what ``try_admit`` reserved for an attempt of ``task``."""
+        self.pool.release(grant)
+        tags = task.tags
+        if tags and self.limits.limited(tags):
+            self.limits.release(tags)
+
+    def forget(self, key: str) -> None:
+        """Task instance ``key`` stopped waiting (cancelled)."""
+        self.pool.forget(key)
+
+
+@dataclass(frozen=True, slots=True)
+class Unfit:
+    """A task whose request can never be met on this machine, and its fallback's name
+    (None: the run is refused before it starts)."""
+
+    task: str
+    resource: str
+    asked: float
+    have: float
+    fallback: str | None
 
     @property
-    def full(self) -> bool:
-        """True when no attempt of any shape can start."""
-        return self.slots_used >= self.max_workers
+    def reason(self) -> str:
+        return (
+            f"it asks for {self.resource}={self.asked:g}; this machine has "
+            f"{self.resource}={self.have:g}"
+        )
 
-    def try_acquire(self, isolation: str) -> bool:
-        """Reserve what an attempt of this ``isolation`` needs and return True, or return
-        False without waiting."""
-        if self.slots_used >= self.max_workers:
-            return False
-        if isolation == "process":
-            if self.cpus_used >= self.cpus:
-                return False
-            self.cpus_used += 1
-        self.slots_used += 1
-        return True
 
-    def release(self, isolation: str) -> None:
-        """Give back what ``try_acquire`` reserved for an attempt of this ``isolation``."""
-        self.slots_used -= 1
-        if isolation == "process":
-            self.cpus_used -= 1
-
-    def statistics(self) -> AdmissionStatistics:
-        return AdmissionStatistics(self.slots_used, self.max_workers, self.cpus_used, self.cpus)
+def unfit_tasks(graph: Graph, capacity: Capacity) -> list[Unfit]:
+    """Every task of ``graph`` (once per task, not per call) that can never start here.
+    A task whose fallback fits goes straight to it at run time; one without such a
+    fallback makes the run impossible (the runner raises ResourceUnavailableError)."""
+    gate = Admission(capacity, Limits(), clock=time.time)
+    unfit: list[Unfit] = []
+    seen: set[int] = set()
+    for node in graph:
+        task = node.task
+        if task is None or node.kind == "gather" or id(task) in seen:
+            continue
+        seen.add(id(task))
+        short = gate.pool.shortfall(gate.request(task))
+        if short is None:
+            continue
+        fallback = getattr(task, "fallback", None)
+        if fallback is not None and gate.pool.shortfall(gate.request(fallback)) is not None:
+            fallback = None  # a fallback that cannot run here either is no way out
+        unfit.append(Unfit(task.name, *short, None if fallback is None else fallback.name))
+    return unfit

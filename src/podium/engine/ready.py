@@ -49,6 +49,16 @@ class ReadyQueue:
             else:
                 blocked.add(best_shape)
 
+    def discard(self, name: str) -> None:
+        """Take ``name`` out of the queue, wherever it is (rare: linear in its lane)."""
+        for queue in self._queues.values():
+            for index, entry in enumerate(queue):
+                if entry[3] == name:
+                    queue[index] = queue[-1]
+                    queue.pop()
+                    heapq.heapify(queue)
+                    return
+
     def clear(self) -> list[str]:
         names = [entry[3] for queue in self._queues.values() for entry in queue]
         self._queues.clear()

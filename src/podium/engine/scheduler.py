@@ -10,6 +10,7 @@ report an Outcome, from any thread, through ``_report``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
@@ -21,10 +22,12 @@ from typing import Any
 from podium.engine.admission import Admission
 from podium.engine.caching import ResultCache
 from podium.engine.critical import critical_weights
+from podium.engine.limits import LIMITS, Limits
 from podium.engine.plan import Plan
 from podium.engine.protocols import Executor, Store
 from podium.engine.ready import ReadyQueue
 from podium.engine.recording import Recorder
+from podium.engine.resources import Capacity, Grant
 from podium.errors import OptionError, TimedOut
 from podium.model.attempts import Outcome, Work, idempotency_key
 from podium.model.graph import Graph, Node
@@ -75,10 +78,14 @@ class Engine:
         clock: Callable[[], float] = time.time,
         use_cache: bool = True,
         order: str = "critical_path",
+        capacity: Capacity | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._store = store
         self._executor = executor
-        self._admission = Admission(max_workers, cpus)
+        self._capacity = capacity or Capacity(slots=max_workers, amounts={"cpu": cpus})
+        self._limits = LIMITS if limits is None else limits
+        self._admission = Admission(self._capacity, self._limits, clock=clock)
         self._owner = owner
         self._listeners = list(listeners)
         self._heartbeat_interval = heartbeat_interval
@@ -126,6 +133,9 @@ class Engine:
             else {}
         )
         self._running: dict[int, tuple[Work, Node]] = {}
+        self._grants: dict[int, tuple[Any, Grant]] = {}  # attempt -> (its task, what it holds)
+        self._ready_since: dict[str, float] = {}  # queued task instance -> when it was queued
+        self._wake_timer: asyncio.TimerHandle | None = None  # retry after a rate-limit wait
         self._values: dict[str, Any] = {}
         self._errors: dict[str, str] = {}
         prior = prior or PriorState()
@@ -134,7 +144,7 @@ class Engine:
         self._next_key = 0
         self._cancelling = False
         self._recorder = Recorder(run.run_id, self._clock)
-        self._abandoned: dict[int, str] = {}  # threads left running: they hold their slot
+        self._abandoned: dict[int, tuple[Any, Grant]] = {}  # threads left running hold theirs
         self._timeouts: dict[int, asyncio.TimerHandle] = {}
         self._timed_out: set[int] = set()
         self._retries: dict[str, asyncio.TimerHandle] = {}
@@ -145,12 +155,15 @@ class Engine:
         self._cached: set[str] = set()  # task instances whose result came from the cache
 
         self._executor.open(self._report)
+        self._limits.subscribe(self._request_step)  # a unit of a limited tag came free
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             await self._drive(resumed=bool(prior.values or prior.attempts))
         finally:
             heartbeat.cancel()
-            timers = [*self._timeouts.values(), *self._retries.values(), self._flush_timer]
+            self._limits.unsubscribe(self._request_step)
+            timers = [*self._timeouts.values(), *self._retries.values(), self._flush_timer,
+                      self._wake_timer]  # fmt: skip
             for timer in timers:
                 if timer is not None:
                     timer.cancel()
@@ -227,7 +240,7 @@ class Engine:
             elif node.kind == "call":
                 if node.caching.enabled and self._from_cache(node, batch):
                     pending.extend(self._decide(name, "succeeded", batch))
-                else:
+                elif not self._cannot_fit(node, batch):
                     self._queue(name, node.task)
             elif node.kind == "map" and name not in plan.children:
                 pending.extend(self._expand(node, batch))
@@ -244,7 +257,26 @@ class Engine:
         """Queue task instance ``name``, to run ``task`` (its own or its fallback), for
         admission: by priority, then by its expected remaining path (critical path)."""
         weight = self._weights.get(name, 0.0)
-        self._ready.push(name, Admission.shape(task.isolation), task.policy.priority, weight)
+        self._ready_since[name] = self._clock()
+        self._ready.push(name, self._admission.shape(task), task.policy.priority, weight)
+
+    def _cannot_fit(self, node: Node, batch: Batch) -> bool:
+        """If ``node``'s request can never be met here, hand it to its fallback at once
+        (the runner refuses a run where such a task has none) and return True."""
+        reason = self._admission.shortfall(node.task)
+        if reason is None:
+            return False
+        fallback = getattr(node.task, "fallback", None)
+        if fallback is None or self._admission.shortfall(fallback) is not None:
+            self._fail_inline(node.name, f"cannot run here: {reason}", batch)
+            return True
+        name = node.name
+        self._fallbacks[name] = fallback
+        self._fallback_base[name] = 0
+        detail = f"{fallback.name} (without trying: {reason})"
+        self._recorder.event(batch, "fallback_started", name, 0, detail)
+        self._queue(name, fallback)
+        return True
 
     def _from_cache(self, node: Node, batch: Batch) -> bool:
         """Look the call up in the cache: on a hit, take its result (state ``cached``) and
@@ -342,18 +374,45 @@ class Engine:
         admission = self._admission
         now = self._clock()
         fallbacks = self._fallbacks
-        for name in self._ready.take(
-            lambda n: admission.try_acquire((fallbacks.get(n) or nodes[n]).isolation)
-        ):
+        since = self._ready_since
+        granted: dict[str, tuple[Any, Grant]] = {}
+
+        def admit(name: str) -> bool:
+            task = fallbacks.get(name) or nodes[name].task
+            grant = admission.try_admit(name, task, since.get(name, now))
+            if grant is None:
+                return False
+            granted[name] = (task, grant)
+            return True
+
+        admitted = self._ready.take(admit)
+        reserved = admission.pool.reserved_for
+        if reserved is not None and reserved in since and admit(reserved):
+            # The task a big request reserved for goes first, wherever it is in its lane
+            # (a later task of its shape may be ahead of it and refused by the reservation).
+            self._ready.discard(reserved)
+            admitted = itertools.chain((reserved,), admitted)
+        for name in admitted:
             node = nodes[name]
+            since.pop(name, None)
             attempt = self._attempts.get(name, 0) + 1
             self._attempts[name] = attempt
-            work = self._work(node, attempt)
+            held = granted.pop(name)
+            work = self._work(node, attempt, held[1].gpu_ids)
+            self._grants[work.key] = held
             self._running[work.key] = (work, node)
             self._plan.mark(name, "running")
             self._recorder.dispatched(work, now)
             submits.append(work)
+        if admission.wake_after is not None:  # a rate limit said when to try again
+            if self._wake_timer is None:
+                self._wake_timer = self._loop.call_later(admission.wake_after, self._wake)
+            admission.wake_after = None
         return submits
+
+    def _wake(self) -> None:
+        self._wake_timer = None
+        self._request_step()
 
     def _flush_soon(self) -> None:
         """Make sure starts not yet written are written within START_FLUSH_DELAY."""
@@ -377,14 +436,14 @@ class Engine:
                 kwargs = substitute(kwargs, resolve)
         return args, kwargs
 
-    def _work(self, node: Node, attempt: int) -> Work:
+    def _work(self, node: Node, attempt: int, gpus: tuple[str, ...] = ()) -> Work:
         args, kwargs = self._arguments(node)
         task: Any = self._fallbacks.get(node.name, node.task)
         self._next_key += 1
         run_id, name = self._run_id, node.name
         work = Work(
             self._next_key, run_id, name, attempt, idempotency_key(run_id, name),
-            task.isolation, task.fn, args, kwargs, node.map_index,
+            task.isolation, task.fn, args, kwargs, node.map_index, gpus=gpus,
         )  # fmt: skip
         if task.isolation == "shell":
             work.command, work.env, work.cwd = task.command, task.env, task.cwd
@@ -397,13 +456,14 @@ class Engine:
         if entry is None:  # an abandoned thread has returned at last: free what it held
             held = self._abandoned.pop(key, None)
             if held is not None:
-                self._admission.release(held)
+                self._admission.release(*held)
             return
         work, node = entry
+        held = self._grants.pop(key)
         if outcome.abandoned:  # a thread left running: its reservation stays until it returns
-            self._abandoned[key] = work.isolation
+            self._abandoned[key] = held
         else:
-            self._admission.release(work.isolation)
+            self._admission.release(*held)
         timer = self._timeouts.pop(key, None)
         if timer is not None:
             timer.cancel()
@@ -529,7 +589,8 @@ class Engine:
         now = self._clock()
         run_id = self._run_id
         batch.events.append(EventRecord(run_id, now, "run_cancelling", detail=self._cancel_reason))
-        self._ready.clear()
+        for name in self._ready.clear():
+            self._admission.forget(name)
         for name in self._plan.cancel_unstarted():
             batch.task_updates.append(
                 ("cancelled", self._attempts.get(name, 0), None, now, None, run_id, name)
@@ -540,7 +601,7 @@ class Engine:
             # A thread cannot be stopped: it is abandoned, its result will be ignored, and
             # its reservation is kept until it really returns.
             del self._running[key]
-            self._abandoned[key] = work.isolation
+            self._abandoned[key] = self._grants.pop(key)
             self._plan.finish(work.task_name, "cancelled")
             note = "abandoned: the thread could not be stopped; its result will be ignored"
             self._recorder.attempt_ended(batch, work, "cancelled", now, note, None, "")

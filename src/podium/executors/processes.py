@@ -49,6 +49,9 @@ class _Worker:
         self.work: Work | None = None
         self.payload_started = 0.0
         self.cancelled = False
+        self.single_use = False
+        """Started for one attempt with GPUs, and retired after it: CUDA reads
+        CUDA_VISIBLE_DEVICES once per process, so a warm worker cannot switch devices."""
 
     @property
     def pid(self) -> int:
@@ -92,8 +95,12 @@ class ProcessPool:
 
     def warm(self) -> None:
         """Start every worker now (they boot in parallel)."""
-        while len(self._workers) < self.size:
+        while self._regular() < self.size:
             self._idle.append(self._spawn())
+
+    def _regular(self) -> int:
+        """Workers kept warm (single-use ones do not count against ``size``)."""
+        return sum(not worker.single_use for worker in self._workers)
 
     def _spawn(self) -> _Worker:
         worker = _Worker()
@@ -115,11 +122,16 @@ class ProcessPool:
                 )
             )
             return
+        if work.gpus:  # a fresh process that sees only its devices (admission bounds them)
+            worker = self._spawn()
+            worker.single_use = True
+            self._send(worker, work, payload)
+            return
         if not self._workers:
             self.warm()
         if self._idle:
             self._send(self._idle.popleft(), work, payload)
-        elif len(self._workers) < self.size:
+        elif self._regular() < self.size:
             self._send(self._spawn(), work, payload)
         else:
             self._backlog.append((work, payload))
@@ -142,7 +154,18 @@ class ProcessPool:
         worker.work = None
         if work is not None:
             self._report(decode_outcome(data, work))
-        self._next(worker)
+        if worker.single_use:
+            self._retire(worker)
+        else:
+            self._next(worker)
+
+    def _retire(self, worker: _Worker) -> None:
+        """Stop a worker that served its one attempt."""
+        self._loop.remove_reader(worker.conn.fileno())
+        worker.conn.close()
+        worker.kill()
+        worker.reap(timeout=1.0)
+        self._workers.remove(worker)
 
     def _next(self, worker: _Worker) -> None:
         if self._backlog:

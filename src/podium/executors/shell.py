@@ -27,6 +27,8 @@ def shell_environment(work: Work) -> dict[str, str]:
         PODIUM_ATTEMPT=str(work.attempt),
         PODIUM_IDEMPOTENCY_KEY=work.idempotency_key,
     )
+    if work.gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(work.gpus)
     return env
 
 

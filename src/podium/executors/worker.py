@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 
 import cloudpickle
@@ -61,7 +62,11 @@ def run_payload(payload: bytes) -> bytes:
             f"cannot unpickle the task in the worker: {describe(error)}", started
         )
     captured = io.StringIO()
-    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+    with (
+        contextlib.redirect_stdout(captured),
+        contextlib.redirect_stderr(captured),
+        visible_devices(work.gpus),
+    ):
         outcome = call(work, WORKER)
     printed = captured.getvalue()
     if printed:
@@ -77,6 +82,24 @@ def run_payload(payload: bytes) -> bytes:
     except BaseException as error:
         reason = "cannot pickle the result" if outcome.ok else "cannot pickle the error"
         return _pickled_failure(f"{reason}: {describe(error)}", started, outcome.logs)
+
+
+@contextlib.contextmanager
+def visible_devices(gpus: tuple[str, ...]) -> Iterator[None]:
+    """``CUDA_VISIBLE_DEVICES`` set to the attempt's GPUs while it runs (this process is
+    the attempt's own, so the variable is its alone), then restored."""
+    if not gpus:
+        yield
+        return
+    before = os.environ.get("CUDA_VISIBLE_DEVICES")
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = before
 
 
 def _pickled_failure(error: str, started: float, logs: str = "") -> bytes:

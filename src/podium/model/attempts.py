@@ -27,12 +27,15 @@ class Work:
     command: str | None = None
     env: dict[str, str] | None = None
     cwd: str | None = None
+    gpus: tuple[str, ...] = ()
+    """GPU device ids granted to the attempt (exported as CUDA_VISIBLE_DEVICES)."""
 
     def context(self) -> TaskContext:
         """The TaskContext this attempt runs with."""
         return TaskContext(
-            self.run_id, self.task_name, self.attempt, self.idempotency_key, self.map_index
-        )
+            self.run_id, self.task_name, self.attempt, self.idempotency_key, self.map_index,
+            self.gpus,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

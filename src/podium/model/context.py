@@ -34,6 +34,7 @@ class TaskContext:
     ``idempotency_key`` is one per task instance (run + task name + map index): the same for
     every attempt, including attempts made after a crash and ``podium resume``.
     ``logger`` writes to this attempt's captured log (see ``podium logs``).
+    ``gpus``: the GPU device ids the attempt was given (empty when it asked for none).
     """
 
     run_id: str
@@ -41,6 +42,9 @@ class TaskContext:
     attempt: int
     idempotency_key: str
     map_index: int | None = None
+    gpus: tuple[str, ...] = ()
+    """GPU device ids granted to this attempt (``resources={"gpu": ...}``); process and
+    shell attempts also see them as ``CUDA_VISIBLE_DEVICES``."""
     _handler: AttemptLogHandler | None = field(default=None, repr=False)
     _logger: logging.Logger | None = field(default=None, repr=False)
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from podium.engine.admission import unfit_tasks
 from podium.engine.protocols import Executor
+from podium.engine.resources import Capacity
 from podium.engine.scheduler import ORDERS, Engine, Listener, PriorState
-from podium.errors import GraphChangedError, OptionError
+from podium.errors import GraphChangedError, OptionError, ResourceUnavailableError
 from podium.executors.local import LocalExecutor
 from podium.model.attempts import idempotency_key
 from podium.model.graph import Graph
 from podium.model.records import RunRecord, TaskRecord
 from podium.model.run_result import RunResult
+from podium.runner.capacity import available_cpus, machine_capacity
 from podium.runner.ownership import HEARTBEAT_INTERVAL, ensure_owner_gone, this_process
 from podium.store.results import is_plain_json
 from podium.store.sqlite import SQLiteStore
@@ -52,14 +54,6 @@ def check_order(value: Any) -> str:
     if value not in ORDERS:
         raise OptionError("order", value, f"must be one of {', '.join(ORDERS)}")
     return str(value)
-
-
-def available_cpus() -> int:
-    """The CPUs this process may use (its affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def storable_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -122,6 +116,7 @@ class Runner:
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         use_cache: bool = True,
         order: str = "critical_path",
+        resources: Mapping[str, float] | None = None,
     ) -> None:
         self.store = store
         self.max_workers = check_max_workers(max_workers)
@@ -130,6 +125,8 @@ class Runner:
         self._heartbeat_interval = heartbeat_interval
         self._use_cache = use_cache
         self._order = order
+        self._resources = dict(resources or {})
+        self._capacity: Capacity | None = None
         self._engine: Engine | None = None
         self._cancel_reason: str | None = None
 
@@ -144,6 +141,22 @@ class Runner:
         if self._engine is not None:
             self._engine.abort()
 
+    @property
+    def capacity(self) -> Capacity:
+        """What attempts may use: the machine, the settings file under the store's folder,
+        then ``resources`` overrides (see runner/capacity.py). Raises SettingsError."""
+        if self._capacity is None:
+            home = Path(getattr(self.store, "path", "podium.db")).parent
+            self._capacity = machine_capacity(home, self.max_workers, self._resources)
+        return self._capacity
+
+    def check_resources(self, graph: Graph) -> None:
+        """Refuse ``graph`` (ResourceUnavailableError) if a task asks for more than this
+        machine has and has no fallback that fits; others go straight to their fallback."""
+        for unfit in unfit_tasks(graph, self.capacity):
+            if unfit.fallback is None:
+                raise ResourceUnavailableError(unfit.task, unfit.resource, unfit.asked, unfit.have)
+
     def _engine_for(self) -> Engine:
         engine = Engine(
             self.store,
@@ -155,6 +168,7 @@ class Runner:
             heartbeat_interval=self._heartbeat_interval,
             use_cache=self._use_cache,
             order=self._order,
+            capacity=self.capacity,
         )
         if self._cancel_reason is not None:
             engine.cancel(self._cancel_reason)
@@ -164,7 +178,9 @@ class Runner:
     async def start(
         self, graph: Graph, *, source: str, params: dict[str, Any], run_id: str | None = None
     ) -> RunResult:
-        """Record a new run of ``graph`` and drive it to its end."""
+        """Record a new run of ``graph`` and drive it to its end. Raises
+        ResourceUnavailableError (nothing recorded) for a task that can never run here."""
+        self.check_resources(graph)
         owner = this_process()
         now = time.time()
         run = RunRecord(
@@ -188,6 +204,7 @@ class Runner:
 
         Raises RunNotFoundError, RunOwnedError (owner alive), RunNotResumableError."""
         check_same_graph(run_id, graph, self.store.load_tasks(run_id))
+        self.check_resources(graph)
         run = self.store.claim_run(run_id, this_process(), time.time(), ensure_owner_gone)
         tasks = self.store.load_tasks(run_id)
         succeeded = [task.name for task in tasks if task.state in DONE_STATES]

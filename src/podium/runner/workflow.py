@@ -16,6 +16,7 @@ from podium.errors import DefinitionError, RunError
 from podium.model.loading import is_loading
 from podium.model.run_result import RunResult
 from podium.model.workflow import WorkflowDef
+from podium.runner.capacity import resource_overrides
 from podium.runner.session import Runner, check_max_workers, check_order, open_store
 from podium.store.sqlite import SQLiteStore
 
@@ -56,6 +57,7 @@ class RunOptions:
     synchronous: str = "NORMAL"
     use_cache: bool = True
     order: str = "critical_path"
+    resources: Mapping[str, float] | None = None
 
 
 class Workflow(WorkflowDef):
@@ -79,6 +81,7 @@ class Workflow(WorkflowDef):
         synchronous: str = "NORMAL",
         use_cache: bool = True,
         order: str = "critical_path",
+        resources: Mapping[str, float] | None = None,
     ) -> RunResult:
         """Run the workflow here and return its RunResult (also inside a running loop).
 
@@ -87,12 +90,16 @@ class Workflow(WorkflowDef):
         ``use_cache=False`` runs cached tasks again (their fresh results are still stored).
         ``order``: among ready tasks of equal priority, ``"critical_path"`` (default) starts
         those with the longest expected remaining path first, ``"fifo"`` the first ready.
+        ``resources``: what this machine has, over what is detected and the settings file,
+        e.g. ``{"gpu": 2, "memory_mb": 16000, "licenses": 3}`` (``gpu=N``: devices 0..N-1).
+        A task asking for more than there is runs its fallback, or the run is refused
+        (ResourceUnavailableError) before it starts.
         Raises a DefinitionError (ParameterError, OptionError, CycleError, ...) before
         anything runs or is stored. Ctrl-C cancels the run cleanly (every state recorded),
         then raises KeyboardInterrupt.
         """
         refuse_while_loading(f"{self.name}.run()")
-        options = RunOptions(max_workers, home, listeners, synchronous, use_cache, order)
+        options = RunOptions(max_workers, home, listeners, synchronous, use_cache, order, resources)
         return run_sync(self._starter(params, options, interruptible=True))
 
     async def arun(
@@ -105,9 +112,10 @@ class Workflow(WorkflowDef):
         synchronous: str = "NORMAL",
         use_cache: bool = True,
         order: str = "critical_path",
+        resources: Mapping[str, float] | None = None,
     ) -> RunResult:
         """Awaitable ``run`` (Ctrl-C handling is left to the owner of the event loop)."""
-        options = RunOptions(max_workers, home, listeners, synchronous, use_cache, order)
+        options = RunOptions(max_workers, home, listeners, synchronous, use_cache, order, resources)
         return await self._starter(params, options, interruptible=False)()
 
     def _starter(
@@ -117,6 +125,7 @@ class Workflow(WorkflowDef):
         records and drives the run."""
         workers = check_max_workers(options.max_workers)
         check_order(options.order)
+        resource_overrides(options.resources)
         bound = self.bind(params)
         graph = self.build(bound)
         return lambda: with_store(
@@ -128,6 +137,7 @@ class Workflow(WorkflowDef):
                     listeners=options.listeners,
                     use_cache=options.use_cache,
                     order=options.order,
+                    resources=options.resources,
                 ),
                 lambda runner: runner.start(graph, source=self.source(), params=bound),
                 interruptible=interruptible,

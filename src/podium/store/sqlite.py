@@ -248,7 +248,7 @@ class SQLiteStore:
             )
             db.execute(
                 "UPDATE task_instances SET state = 'pending', ended_at = NULL, error = NULL "
-                "WHERE run_id = ? AND state NOT IN ('succeeded', 'fell_back')",
+                "WHERE run_id = ? AND state NOT IN ('succeeded', 'cached', 'fell_back')",
                 (run_id,),
             )
             db.execute(
