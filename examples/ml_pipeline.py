@@ -2,11 +2,25 @@
 evaluate (fan-out) -> select_best -> deploy.
 
 It uses a dataset that ships with scikit-learn (no download), trains one model per entry of
-``CONFIGS`` in worker processes (``@task(isolation="process")``), scores every candidate on a
-held-out test set, picks the best one and writes it, with a JSON model card, to
-``output_dir``.
+``CONFIGS``, scores every candidate on a held-out test set, picks the best one and writes
+it, with a JSON model card, to ``output_dir``. Along the way it shows:
+
+- retries: ``ingest`` reads from a source that is flaky on purpose; its first attempt fails
+  and a retry gets the data (``-p flaky_attempts=0`` turns the hiccup off);
+- caching: ``prepare`` is ``cache=True``; run the pipeline again with the same parameters
+  and it ends ``cached``, its result taken from the first run (``--no-cache`` runs it);
+- resources and a fallback: ``train_on_gpu`` asks for ``{"gpu": 1, "cpu": 1, "memory_mb":
+  1000}``; on a machine without a GPU every element goes straight to its fallback
+  ``train`` (CPU, in a worker process) without trying, and ends ``fell_back``. Declare a
+  GPU (``--resources gpu=1``) and they run on it, one at a time, each told its device in
+  ``CUDA_VISIBLE_DEVICES``;
+- usage: the run ends with the wall time, CPU time, peak memory and queue wait of every
+  task, the bottlenecks, the cache's hits and misses, and the critical path.
 
     podium run examples/ml_pipeline.py
+    podium run examples/ml_pipeline.py      # again: prepare is cached
+    podium run examples/ml_pipeline.py --no-cache
+    podium run examples/ml_pipeline.py --resources gpu=1
     podium run examples/ml_pipeline.py -p seed=7 -p dataset=digits
     python examples/ml_pipeline.py          # the same, through the Python API
 """
@@ -148,9 +162,13 @@ def validate(
     return raw
 
 
-@task
+@task(cache=True)
 def prepare(raw: dict[str, Any], test_size: float, seed: int) -> dict[str, Any]:
-    """Stratified train/test split, then a StandardScaler fitted on the training set only."""
+    """Stratified train/test split, then a StandardScaler fitted on the training set only.
+
+    Cached: it depends on nothing but its inputs (the dataset's content, ``test_size`` and
+    ``seed``), so a later run with the same ones takes this result instead of running it.
+    """
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
@@ -192,22 +210,56 @@ def make_model(kind: str, params: dict[str, Any], seed: int) -> Any:
     raise ValueError(f"unknown model kind {kind!r}")
 
 
-@task(isolation="process")
-def train(config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """Fit one candidate (CPU-bound: runs in a worker process)."""
+def fit_candidate(config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Fit one candidate on the training set: the config, the fitted model, its time."""
     started = time.perf_counter()
     model = make_model(config["kind"], config["params"], data["seed"])
     model.fit(data["X_train"], data["y_train"])
     seconds = time.perf_counter() - started
+    return {**config, "model": model, "fit_seconds": round(seconds, 3)}
+
+
+@task(isolation="process", resources={"cpu": 1, "memory_mb": 500})
+def train(config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Fit one candidate on the CPU, in a worker process: ``train_on_gpu``'s fallback."""
+    candidate = fit_candidate(config, data)
     _log(
-        "%s: trained %s %s in %.2fs (worker pid %d)",
+        "%s: trained %s %s on the CPU in %.2fs (worker pid %d)",
         config["name"],
         config["kind"],
         config["params"],
-        seconds,
+        candidate["fit_seconds"],
         os.getpid(),
     )
-    return {**config, "model": model, "fit_seconds": round(seconds, 3)}
+    return {**candidate, "device": "cpu"}
+
+
+@task(
+    isolation="process",
+    resources={"gpu": 1, "cpu": 1, "memory_mb": 1000},
+    fallback=train,
+)
+def train_on_gpu(config: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Fit one candidate on the GPU podium placed it on. Where no GPU is declared or
+    detected, podium runs ``train`` (on the CPU) instead, without trying this one.
+
+    scikit-learn does not use GPUs, so this fits the same model on the CPU and records its
+    placement: a real trainer would hand the data to a GPU library, which sees only the
+    devices in ``CUDA_VISIBLE_DEVICES``.
+    """
+    gpus = current_context().gpus if _in_task() else ()
+    candidate = fit_candidate(config, data)
+    _log(
+        "%s: trained %s %s on GPU %s (CUDA_VISIBLE_DEVICES=%s) in %.2fs (worker pid %d)",
+        config["name"],
+        config["kind"],
+        config["params"],
+        ",".join(gpus) or "-",
+        os.environ.get("CUDA_VISIBLE_DEVICES", "-"),
+        candidate["fit_seconds"],
+        os.getpid(),
+    )
+    return {**candidate, "device": f"gpu {','.join(gpus)}" if gpus else "cpu"}
 
 
 @task
@@ -234,6 +286,7 @@ def evaluate(candidate: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         "name": candidate["name"],
         "kind": candidate["kind"],
         "params": candidate["params"],
+        "device": candidate["device"],
         "fit_seconds": candidate["fit_seconds"],
         "metrics": metrics,
     }
@@ -297,6 +350,7 @@ def deploy(
         "model": winner["name"],
         "kind": winner["kind"],
         "params": winner["params"],
+        "trained_on": winner["device"],
         "metrics": winner["metrics"],
         "selected_by": selection["metric"],
         "ranking": selection["ranking"],
@@ -344,7 +398,8 @@ def ml_pipeline(
 ):
     raw = validate(ingest(dataset, flaky_attempts))
     prepared = prepare(raw, test_size=test_size, seed=seed)
-    trained = train.map(CONFIGS, data=prepared)  # train[0] ... train[5]
+    # train_on_gpu[0] ... train_on_gpu[5]: where the machine has no GPU, each runs train (CPU)
+    trained = train_on_gpu.map(CONFIGS, data=prepared)
     evaluations = evaluate.map(trained, data=prepared)  # evaluate[0] ... evaluate[5]
     selection = select_best(evaluations, metric=metric)
     return deploy(trained, selection, prepared, output_dir=output_dir)
@@ -357,7 +412,7 @@ if __name__ == "__main__":
     print(f"run {result.run_id}: {result.state} in {elapsed:.1f}s")
     for name, outcome in result.tasks.items():
         print(
-            f"  {name:<14} {outcome.state:<10} attempts={outcome.attempts}"
+            f"  {name:<16} {outcome.state:<10} attempts={outcome.attempts}"
             + (f"  {outcome.error}" if outcome.error else "")
         )
     if not result.ok:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import FLOWS, podium, query
+from cli_support import FLOWS, only_run_id, podium, query, task_states
+from podium.model.records import EventRecord
 
 REPO = Path(__file__).parent.parent
 
@@ -195,19 +196,40 @@ def test_the_summary_lists_map_elements_just_before_their_map(home: Path) -> Non
     assert "usage (latest attempt)" in done.stdout and "bottlenecks" in done.stdout
 
 
-def test_the_demo_pipeline_retries_its_flaky_ingestion_and_deploys_a_model(
+def test_the_demo_pipeline_retries_falls_back_to_the_cpu_caches_and_deploys_a_model(
     home: Path, tmp_path: Path
 ) -> None:
-    models = tmp_path / "models"
-    done = podium(
-        "run", str(REPO / "examples" / "ml_pipeline.py"), "-p", f"output_dir={models}",
-        home=home, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "retrying        ingest: FlakySourceError" in done.stderr
-    card = json.loads((models / "model_card.json").read_text())
-    run_id = query(home, "SELECT run_id FROM runs")[0][0]
-    assert card["run_id"] == run_id
-    assert (models / "model.joblib").exists()
+    demo, models = str(REPO / "examples" / "ml_pipeline.py"), tmp_path / "models"
+    first = podium("run", demo, "-p", f"output_dir={models}", home=home, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "retrying        ingest: FlakySourceError" in first.stderr
+    run_id = only_run_id(home)
     attempts = query(home, "SELECT attempt, state FROM attempts WHERE task_name = 'ingest'")
     assert sorted(attempts) == [(1, "failed"), (2, "succeeded")]
+    # No GPU here: every training element runs its CPU fallback without trying the GPU.
+    training = [f"train_on_gpu[{i}]" for i in range(6)]
+    states = task_states(home, run_id)
+    assert {states[name] for name in training} == {"fell_back"}
+    fallbacks = {
+        e.task_name: e.detail for e in events(home, run_id) if e.kind == "fallback_started"
+    }
+    assert sorted(fallbacks) == training
+    for detail in fallbacks.values():
+        assert detail.startswith("train (without trying: ") and "gpu" in detail, detail
+    card = json.loads((models / "model_card.json").read_text())
+    assert (card["run_id"], card["trained_on"]) == (run_id, "cpu")
+    assert (models / "model.joblib").exists()
+
+    second = podium("run", demo, "-p", f"output_dir={models}", "--json", home=home, timeout=300)
+    assert second.returncode == 0, second.stderr
+    report = json.loads(second.stdout)
+    states = {task["name"]: task["state"] for task in report["tasks"]}
+    assert report["state"] == "succeeded"
+    assert (states["prepare"], states["deploy"]) == ("cached", "succeeded")
+    assert json.loads((models / "model_card.json").read_text())["run_id"] == report["run_id"]
+
+
+def events(home: Path, run_id: str) -> list[EventRecord]:
+    """The events of run ``run_id``, from the store under ``home``."""
+    batches = query(home, "SELECT events FROM event_batches WHERE run_id = ?", run_id)
+    return [EventRecord(run_id, *fields) for (batch,) in batches for fields in json.loads(batch)]

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from podium.engine.critical import (
     actual_critical_path,
     critical_path,
+    critical_weights,
     eta_seconds,
     expected_durations,
     history_key,
@@ -277,3 +278,20 @@ def test_remaining_paths_are_the_longest_chains(
     assert downstream[path[-1]] == []
     assert sum(durations[name] for name in path) == max(remaining[name] for name in roots)
     assert eta_seconds(downstream, durations, (), {}, now=0.0) == remaining[path[0]]
+
+
+def test_critical_weights_are_the_remaining_paths_in_any_declaration_order() -> None:
+    def graph(order: list[str]) -> Graph:
+        deps = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}
+        built = Graph()
+        for name in order:
+            built.add(Node(task=None, name=name, deps=deps[name]))
+        return built
+
+    history = {"a": [1.0], "b": [3.0, 5.0, 4.0], "c": [1.0], "d": [2.0]}
+    expected = {"a": 7.0, "b": 6.0, "c": 3.0, "d": 2.0}
+    assert critical_weights(graph(["a", "b", "c", "d"]), history) == expected
+    assert critical_weights(graph(["d", "c", "b", "a"]), history) == expected  # seed API order
+    assert critical_weights(graph(["a", "b", "c", "d"]), {}) == {
+        "a": 3.0, "b": 2.0, "c": 2.0, "d": 1.0
+    }  # fmt: skip

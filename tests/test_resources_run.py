@@ -223,9 +223,12 @@ def test_the_cli_warns_refuses_and_takes_declared_devices(home: Path, tmp_path: 
     assert soft.returncode == 0 and "will run its fallback 'cpu_version'" in soft.stderr
     hard = podium("validate", f"{flow}:hard", *none, home=home)
     assert hard.returncode == 2 and "'without_fallback' asks for gpu=1" in hard.stderr
+    fell_back = podium("run", f"{flow}:soft", *none, home=home)
+    assert fell_back.returncode == 0
+    assert "with_fallback: cpu_version (without trying: it asks for gpu=1" in fell_back.stderr
     refused = podium("run", f"{flow}:hard", *none, home=home)
     assert refused.returncode == 2 and "gpu=0" in refused.stderr
-    assert query(home, "SELECT count(*) FROM runs") in ([], [(0,)])
+    assert query(home, "SELECT count(*) FROM runs") == [(1,)]  # only the soft run
     declared = podium("run", f"{flow}:hard", "--resources", "gpu=1", "--json", home=home)
     assert declared.returncode == 0, declared.stderr
     assert json.loads(declared.stdout)["tasks"][0]["state"] == "succeeded"

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import podium, start_podium, wait_for
 
+from cli_support import podium, start_podium, wait_for
 from podium import OptionError, current_context, task, workflow
 from podium.runner.session import open_store
 

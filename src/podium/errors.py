@@ -11,7 +11,7 @@
     |   +-- OptionError            a run option has an invalid value
     |   +-- HandleMisuseError      a task's handle was used as a value while building the graph
     |   +-- ResourceUnavailableError  a task asks for more than this machine has, without fallback
-    |   +-- SettingsError          the settings file or a --resources/--limit value is invalid
+    |   +-- SettingsError          the settings file or a --resources value is invalid
     +-- RunError                   about a run that exists (or should)
     |   +-- RunNotFoundError       no run has this run_id
     |   +-- RunOwnedError          the run's owner is alive and heartbeating; resume is refused
@@ -205,8 +205,8 @@ class ResourceUnavailableError(DefinitionError):
 
 
 class SettingsError(DefinitionError):
-    """The settings file, a ``--resources`` or a limit value is invalid; ``source`` says
-    where it came from."""
+    """The settings file or a ``--resources`` / ``resources=`` value is invalid; ``source``
+    says where it came from."""
 
     def __init__(self, source: str, reason: str) -> None:
         self.source = source

@@ -82,13 +82,29 @@ def cache_entry_json(entry: CacheEntry) -> dict[str, Any]:
 
 
 def downstream_of(tasks: Sequence[TaskRecord]) -> dict[str, list[str]]:
-    """Every task instance mapped to those that depend on it (from the stored deps)."""
+    """Every task instance mapped to those that depend on it (from the stored deps); the
+    elements of a map lead to the map itself, which stands for all of them."""
     downstream: dict[str, list[str]] = {task.name: [] for task in tasks}
     for task in tasks:
         for dep in dict.fromkeys(task.deps):
             if dep in downstream:
                 downstream[dep].append(task.name)
+    for element, parent in map_parents(tasks).items():
+        if parent not in downstream[element]:
+            downstream[element].append(parent)
     return downstream
+
+
+def map_parents(tasks: Sequence[TaskRecord]) -> dict[str, str]:
+    """The element instances of maps (``train[2]``) and the map each belongs to."""
+    names = {task.name for task in tasks}
+    parents = {}
+    for task in tasks:
+        if task.map_index is not None:
+            parent = task.name[: task.name.rfind("[")]
+            if parent in names:
+                parents[task.name] = parent
+    return parents
 
 
 def path_text(path: Sequence[str]) -> str:
@@ -115,7 +131,14 @@ def schedule_lines(
             for task in tasks
             if task.started_at is not None and task.ended_at is not None
         }
-        path = actual_critical_path(downstream, spans)
+        parents = map_parents(tasks)
+        for element, parent in parents.items():  # a map spans its elements
+            if element in spans:
+                start, end = spans[element]
+                first, last = spans.get(parent, (start, end))
+                spans[parent] = (min(first, start), max(last, end))
+        maps = set(parents.values())
+        path = [name for name in actual_critical_path(downstream, spans) if name not in maps]
         if not path:
             return []
         took = spans[path[-1]][1] - spans[path[0]][0]

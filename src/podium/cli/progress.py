@@ -20,7 +20,7 @@ _ENDED = {
     "task_upstream_failed": "upstream_failed",
     "task_skipped": "skipped",
     "task_fell_back": "fell_back",
-}
+}  # a cached task is counted from its cache_hit event (which says where it came from)
 _UNFINISHED = {"running", "retrying", "falling_back"}
 _COLORS = {
     "running": "cyan",
@@ -32,6 +32,7 @@ _COLORS = {
     "cancelled": "magenta",
     "skipped": "dim",
     "fell_back": "yellow",
+    "cached": "green",
 }
 
 
@@ -55,6 +56,10 @@ class StateCounts:
             new: str | None = "running"
         elif event.kind in ("task_retrying", "task_falling_back"):
             new = event.kind.removeprefix("task_")
+        elif event.kind == "fallback_started":  # detail: the fallback, and why if not tried
+            new = "falling_back"
+        elif event.kind == "cache_hit":  # detail: where the result comes from
+            new = "cached"
         else:
             new = _ENDED.get(event.kind)
         if new is None:
@@ -132,7 +137,8 @@ class LiveProgress:
     def _line(self, event: EventRecord, state: str) -> None:
         elapsed = time.monotonic() - self._started
         attempt = f" (attempt {event.attempt})" if event.attempt and state == "running" else ""
-        detail = f": {event.detail}" if state in ("failed", "retrying") and event.detail else ""
+        shown = ("failed", "retrying", "falling_back", "cached")
+        detail = f": {event.detail}" if state in shown and event.detail else ""
         self.console.print(
             f"{elapsed:8.2f}s {state:<15} {event.task_name}{attempt}{detail}",
             markup=False,

@@ -51,14 +51,36 @@ def learned_durations(history: Mapping[str, Sequence[float]]) -> dict[str, float
     return {key: statistics.median(values) for key, values in by_key.items() if values}
 
 
-def critical_weights(graph: Graph, history: Mapping[str, Sequence[float]]) -> dict[str, float]:
+def critical_weights(
+    graph: Graph,
+    history: Mapping[str, Sequence[float]],
+    downstream: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, float]:
     """Each node's expected remaining path to the end of the graph, in seconds (what the
-    engine orders ready tasks by). Gathers take no time."""
-    expected = expected_durations(graph.nodes, learned_durations(history))
+    engine orders ready tasks by). Gathers take no time. ``downstream``: the graph's
+    ``dependents()`` when the caller has them already."""
+    learned = learned_durations(history)
+    if learned:
+        expected = expected_durations(graph.nodes, learned)
+    else:  # nothing known: every task counts the same
+        expected = dict.fromkeys(graph.nodes, UNKNOWN_DURATION)
     for node in graph:
         if node.kind == "gather":
             expected[node.name] = 0.0
-    return remaining_paths(graph.dependents(), expected)
+    downstream = graph.dependents() if downstream is None else downstream
+    # Built graphs list every node after the nodes it needs, so one pass from the end
+    # suffices; graphs declared in another order (the seed API) take the general way.
+    remaining: dict[str, float] = {}
+    for name in reversed(graph.nodes):
+        longest = 0.0
+        for child in downstream[name]:
+            after = remaining.get(child)
+            if after is None:
+                return remaining_paths(downstream, expected)
+            if after > longest:
+                longest = after
+        remaining[name] = expected[name] + longest
+    return remaining
 
 
 def remaining_paths(

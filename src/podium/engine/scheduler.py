@@ -128,7 +128,9 @@ class Engine:
         self._plan = Plan(graph)
         self._ready = ReadyQueue()
         self._weights: dict[str, float] = (
-            critical_weights(graph, self._store.task_durations(graph.workflow))
+            critical_weights(
+                graph, self._store.task_durations(graph.workflow), self._plan.downstream
+            )
             if self._order == "critical_path"
             else {}
         )

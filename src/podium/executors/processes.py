@@ -78,7 +78,9 @@ _ENTRY = (
 
 
 class ProcessPool:
-    """At most ``size`` workers, started on first use and kept warm for the run."""
+    """``size`` workers started on first use and kept warm for the run; one more is started
+    whenever an attempt arrives and none is idle (the engine's admission bounds how many
+    process attempts run at once, e.g. by the declared ``cpu``)."""
 
     def __init__(
         self,
@@ -91,7 +93,6 @@ class ProcessPool:
         self._loop = loop
         self._workers: list[_Worker] = []
         self._idle: deque[_Worker] = deque()
-        self._backlog: deque[tuple[Work, bytes]] = deque()
 
     def warm(self) -> None:
         """Start every worker now (they boot in parallel)."""
@@ -131,10 +132,8 @@ class ProcessPool:
             self.warm()
         if self._idle:
             self._send(self._idle.popleft(), work, payload)
-        elif self._regular() < self.size:
+        else:  # the engine's admission decides how many run at once: never queue here
             self._send(self._spawn(), work, payload)
-        else:
-            self._backlog.append((work, payload))
 
     def _send(self, worker: _Worker, work: Work, payload: bytes) -> None:
         worker.work = work
@@ -157,7 +156,7 @@ class ProcessPool:
         if worker.single_use:
             self._retire(worker)
         else:
-            self._next(worker)
+            self._idle.append(worker)
 
     def _retire(self, worker: _Worker) -> None:
         """Stop a worker that served its one attempt."""
@@ -167,15 +166,9 @@ class ProcessPool:
         worker.reap(timeout=1.0)
         self._workers.remove(worker)
 
-    def _next(self, worker: _Worker) -> None:
-        if self._backlog:
-            work, payload = self._backlog.popleft()
-            self._send(worker, work, payload)
-        else:
-            self._idle.append(worker)
-
     def _lost(self, worker: _Worker) -> None:
-        """A worker died (killed on cancel, or crashed): report its attempt, replace it."""
+        """A worker died (killed on cancel, or crashed): report its attempt. A new worker
+        is started when one is next needed."""
         self._loop.remove_reader(worker.conn.fileno())
         worker.conn.close()
         worker.kill()
@@ -201,15 +194,8 @@ class ProcessPool:
             # the worker died with its measurements: the wall time (from the send) only
             outcome.usage = wall_only(worker.payload_started, outcome.ended_at)
             self._report(outcome)
-        if self._backlog:
-            self._next(self._spawn())
 
     def cancel(self, work: Work) -> bool:
-        for index, (queued, _payload) in enumerate(self._backlog):
-            if queued is work:
-                del self._backlog[index]
-                self._report(cancelled(work, time.time()))
-                return True
         for worker in self._workers:
             if worker.work is work:
                 worker.cancelled = True
@@ -230,4 +216,3 @@ class ProcessPool:
             worker.conn.close()
         self._workers.clear()
         self._idle.clear()
-        self._backlog.clear()

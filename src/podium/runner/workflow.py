@@ -146,13 +146,20 @@ class Workflow(WorkflowDef):
         )
 
     def resume(
-        self, run_id: str, *, max_workers: int | None = None, home: str | Path | None = None
+        self,
+        run_id: str,
+        *,
+        max_workers: int | None = None,
+        home: str | Path | None = None,
+        resources: Mapping[str, float] | None = None,
     ) -> RunResult:
-        """Finish run ``run_id`` of this workflow (see ``podium resume``).
+        """Finish run ``run_id`` of this workflow (see ``podium resume``); ``resources`` as
+        for ``run``.
 
         Raises RunNotFoundError, RunError (a run of another workflow), GraphChangedError,
         RunOwnedError, RunNotResumableError."""
         refuse_while_loading(f"{self.name}.resume()")
+        overrides = resource_overrides(resources)
 
         async def resume(store: SQLiteStore) -> RunResult:
             record = store.get_run(run_id)
@@ -161,7 +168,9 @@ class Workflow(WorkflowDef):
                     f"run {run_id} is a run of workflow {record.workflow!r}, not {self.name!r}"
                 )
             graph = self.build(record.params)
-            runner = Runner(store, max_workers=max_workers or record.max_workers)
+            runner = Runner(
+                store, max_workers=max_workers or record.max_workers, resources=overrides
+            )
             return await drive(runner, lambda r: r.resume(run_id, graph), interruptible=True)
 
         return run_sync(lambda: with_store(home, resume))
