@@ -30,8 +30,9 @@ Generators, coroutines, files, sockets, locks, threads and modules have no conte
 container that contains itself has no finite one: both raise CacheKeyError naming where the
 input is inside the arguments (``args[0]['x'][2]``, ``config.model``).
 
-numpy, pandas and pydantic are never imported here: a value of theirs exists only once they
-are, so they are looked up in ``sys.modules``.
+The numpy, pandas and pydantic encoders live in podium.model.fingerprint_data. Those
+libraries are never imported: a value of theirs exists only once they are, so they are
+looked up in ``sys.modules``.
 """
 
 from __future__ import annotations
@@ -491,112 +492,6 @@ def _code_digest(fn: Any) -> bytes:
     return hasher.digest()
 
 
-# -- numpy and pandas (looked up, never imported) -------------------------------------------
-
-
-def _feed_ndarray(value: Any, update: _Update, active: set[int]) -> None:
-    """dtype, shape, then the raw bytes of the C-contiguous data, streamed (copied only when
-    the array is not contiguous). Object and variable-width string arrays: element by
-    element. Subclasses add their class; masked arrays their mask."""
-    numpy = sys.modules["numpy"]
-    if type(value) is not numpy.ndarray:
-        _feed_text(b"w", _qualified(type(value)), update)
-        if isinstance(value, numpy.ma.MaskedArray):
-            _feed_ndarray(numpy.ma.getmaskarray(value), update, active)
-            value = value.data
-    dtype = value.dtype
-    _feed_text(b"A", dtype.str, update)
-    if dtype.names is not None:
-        _feed(dtype.descr, update, active)  # field names and types
-    _feed_tuple(value.shape, update, active)
-    if dtype.hasobject or dtype.kind == "T":
-        key = _enter(value, active)
-        try:
-            _feed_list(value.ravel().tolist(), update, active)
-        finally:
-            active.discard(key)
-        return
-    array = value if value.flags.c_contiguous else numpy.ascontiguousarray(value)
-    update(_LENGTH(array.nbytes))
-    update(memoryview(array.reshape(-1).view(numpy.uint8)))
-
-
-def _feed_numpy_scalar(value: Any, update: _Update, active: set[int]) -> None:
-    dtype = value.dtype
-    _feed_text(b"Z", dtype.str, update)
-    if dtype.names is not None:
-        _feed(dtype.descr, update, active)
-    if dtype.hasobject:
-        _feed_part(".item()", value.item(), update, active)
-    else:
-        _feed_bytes(value.tobytes(), update, active)
-
-
-def _feed_pandas_values(values: Any, update: _Update, active: set[int]) -> None:
-    """A Series' or Index's values: numpy dtypes by content (see _feed_ndarray); extension
-    dtypes (strings, categories, nullable, tz-aware, arrow) by the dtype's name and pandas'
-    own per-element hashes (``pandas.util.hash_array``)."""
-    if isinstance(values.dtype, sys.modules["numpy"].dtype):
-        _feed_ndarray(values.to_numpy(), update, active)
-        return
-    _feed_text(b"h", str(values.dtype), update)
-    try:
-        hashes = sys.modules["pandas"].util.hash_array(values.array)
-    except TypeError as error:
-        raise _NoContent(f"pandas cannot hash its values: {error}") from error
-    _feed_ndarray(hashes, update, active)
-
-
-def _feed_index(value: Any, update: _Update, active: set[int]) -> None:
-    _feed_text(b"I", _qualified(type(value)), update)
-    _feed_part(".names", list(value.names), update, active)
-    if isinstance(value, sys.modules["pandas"].RangeIndex):
-        _feed_range(range(value.start, value.stop, value.step), update, active)
-    else:
-        _feed_pandas_values(value, update, active)
-
-
-def _feed_series(value: Any, update: _Update, active: set[int]) -> None:
-    _feed_text(b"V", _qualified(type(value)), update)
-    _feed_part(".name", value.name, update, active)
-    _feed_part(".index", value.index, update, active)
-    _feed_pandas_values(value, update, active)
-
-
-def _feed_frame(value: Any, update: _Update, active: set[int]) -> None:
-    """Class, column labels, row index, then each column's dtype and values."""
-    _feed_text(b"W", _qualified(type(value)), update)
-    _feed_part(".columns", value.columns, update, active)
-    _feed_part(".index", value.index, update, active)
-    for position in range(value.shape[1]):
-        try:
-            _feed_pandas_values(value.iloc[:, position], update, active)
-        except _NoContent as error:
-            error.segments.append(f"[{_label(value.columns[position])}]")
-            raise
-
-
-def _numeric_handler(value: Any) -> _Feed | None:
-    """The handler of a numpy or pandas value, if ``value`` is one."""
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        if isinstance(value, numpy.ndarray):
-            return _feed_ndarray
-        if isinstance(value, numpy.generic):
-            return _feed_numpy_scalar
-    pandas = sys.modules.get("pandas")
-    if pandas is not None:
-        if isinstance(value, pandas.DataFrame):
-            return _feed_frame
-        if isinstance(value, pandas.Series):
-            return _feed_series
-        if isinstance(value, pandas.Index):
-            return _feed_index
-        if value is pandas.NaT or value is pandas.NA:
-            return _text_form(b"U", lambda v: _qualified(type(v)))
-    return None
-
-
 # -- everything else -----------------------------------------------------------------------
 
 
@@ -700,13 +595,11 @@ def _feed_other(value: Any, update: _Update, active: set[int]) -> None:
     cls = type(value)
     if hasattr(cls, "__podium_fingerprint__"):
         return _feed_custom(value, update, active)
-    handler = _numeric_handler(value)
+    from podium.model.fingerprint_data import data_handler  # it imports this module
+
+    handler = data_handler(value)  # numpy, pandas, pydantic
     if handler is not None:
         return handler(value, update, active)
-    pydantic = sys.modules.get("pydantic")
-    if pydantic is not None and isinstance(value, pydantic.BaseModel):
-        pairs = sorted(value.model_dump().items())
-        return _feed_named_fields(b"y", value, pairs, update, active)
     if isinstance(value, enum.Enum):
         return _feed_enum(value, update, active)
     if isinstance(value, type):

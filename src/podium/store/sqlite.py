@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,8 @@ from podium.store.migrations import LATEST, MIGRATIONS
 from podium.store.results import EncodedResult, decode_result, encode_result
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+BUSY_TIMEOUT = 30.0
+"""Seconds a connection waits for another one's lock before giving up."""
 
 _RUN_COLUMNS = (
     "run_id, workflow, source, params, state, owner_pid, owner_host, heartbeat_at, "
@@ -68,11 +71,10 @@ class SQLiteStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+                self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(self._db, BUSY_TIMEOUT)
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
-            self._db.execute("PRAGMA busy_timeout=30000")
         except (sqlite3.Error, OSError) as error:
             raise StoreError(f"cannot open the store at {self.path}: {error}") from error
         self._lock = threading.RLock()
@@ -437,6 +439,22 @@ class SQLiteStore:
         with self._lock:
             row: tuple[Any, ...] | None = self._db.execute(sql, params).fetchone()
             return row
+
+
+def _enter_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch ``db`` to WAL mode. Two processes opening a new store at once race for it,
+    and SQLite answers the loser "database is locked" at once, without waiting on the
+    busy timeout: so wait and try again, up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            busy = "locked" in str(error) or "busy" in str(error)
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 _INSERT_EVENTS = "INSERT INTO event_batches (run_id, at, events) VALUES (?, ?, ?)"
