@@ -299,3 +299,31 @@ def test_a_rate_limit_spaces_calls_after_its_burst(home: Path, api_rate: None) -
     times = sorted(result.result)
     # a full bucket lets 5 through at once; the 6th and 7th wait for tokens (one per 0.2 s)
     assert times[5] - started >= 0.15 and times[6] - started >= 0.35
+
+
+@task(resources={"gpu": 1})
+def gpu_rescue() -> str:
+    return "rescued"
+
+
+@task(fallback=gpu_rescue)
+def fails_with_gpu_fallback() -> str:
+    raise RuntimeError("broken")
+
+
+def test_a_fallback_that_cannot_fit_is_skipped_and_the_task_fails(home: Path) -> None:
+    @workflow
+    def rescue() -> Any:
+        return fails_with_gpu_fallback()
+
+    result = rescue.run(home=home, resources={"gpu": 0})
+    assert result.state == "failed"
+    assert result["fails_with_gpu_fallback"].state == "failed"
+    store = open_store(home)
+    try:
+        skipped = [
+            e.detail for _, e in store.load_events(result.run_id) if e.kind == "fallback_skipped"
+        ]
+    finally:
+        store.close()
+    assert skipped == ["gpu_rescue cannot run here: it asks for gpu=1; this machine has gpu=0"]

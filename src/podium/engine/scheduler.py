@@ -541,6 +541,11 @@ class Engine:
         fallback = getattr(node.task, "fallback", None)
         if fallback is None or name in self._fallbacks:
             return False
+        cannot = self._admission.shortfall(fallback)
+        if cannot is not None:  # it would wait for ever: the task fails instead
+            detail = f"{fallback.name} cannot run here: {cannot}"
+            self._recorder.event(batch, "fallback_skipped", name, work.attempt, detail, at=now)
+            return False
         self._fallbacks[name] = fallback
         self._fallback_base[name] = work.attempt
         self._recorder.event(batch, "fallback_started", name, work.attempt, fallback.name, at=now)
