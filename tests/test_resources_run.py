@@ -327,3 +327,47 @@ def test_a_fallback_that_cannot_fit_is_skipped_and_the_task_fails(home: Path) ->
     finally:
         store.close()
     assert skipped == ["gpu_rescue cannot run here: it asks for gpu=1; this machine has gpu=0"]
+
+
+# -- no starvation ------------------------------------------------------------------------------
+
+STARTED: dict[str, float] = {}
+
+
+@task(resources={"cpu": 1})
+def small(label: str, *after: Any) -> str:
+    STARTED[label] = time.monotonic()
+    time.sleep(0.05)
+    return label
+
+
+@task(resources={"cpu": 2})
+def big() -> str:
+    STARTED["big"] = time.monotonic()
+    return "big"
+
+
+def test_a_big_request_is_not_starved_by_a_stream_of_small_ones(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two chains of small tasks keep both CPUs busy for about a second, each link becoming
+    ready as the one before ends; the big task, ready from the start, needs both CPUs at
+    once. Once it has waited past the bound, the pool reserves for it: the next links wait,
+    and it starts as soon as the links then running have ended, not after both chains."""
+    monkeypatch.setattr("podium.engine.admission.STARVATION_BOUND", 0.2)
+    STARTED.clear()
+
+    @workflow
+    def stream() -> Any:
+        ends = []
+        for chain in "ab":
+            link = small(f"{chain}0", name=f"{chain}0")
+            for index in range(1, 20):
+                link = small(f"{chain}{index}", link, name=f"{chain}{index}")
+            ends.append(link)
+        return ends, big()
+
+    result = stream.run(home=home, resources={"cpu": 2}, max_workers=8)
+    assert result.state == "succeeded"
+    later = [name for name, at in STARTED.items() if name != "big" and at > STARTED["big"]]
+    assert len(later) >= 10  # without the reservation it would start after all 40 links

@@ -25,6 +25,10 @@ from podium.engine.resources import Capacity, Grant, ResourcePool
 from podium.model.graph import Graph
 from podium.model.resources import describe_request
 
+STARVATION_BOUND = 2.0
+"""Seconds a ready task whose request does not fit may wait before the pool reserves for
+it: then nothing that would delay it starts (engine/resources.py)."""
+
 
 class Admission:
     """The gate of one run: resources from its pool, limits shared by the process."""
@@ -35,10 +39,11 @@ class Admission:
         limits: Limits,
         *,
         clock: Callable[[], float],
-        starvation_bound: float = 2.0,
+        starvation_bound: float | None = None,
     ) -> None:
         self.capacity = capacity
-        self.pool = ResourcePool(capacity, starvation_bound=starvation_bound, clock=clock)
+        bound = STARVATION_BOUND if starvation_bound is None else starvation_bound
+        self.pool = ResourcePool(capacity, starvation_bound=bound, clock=clock)
         self.limits = limits
         self._requests: dict[int, tuple[dict[str, float], str]] = {}  # id(task) -> (req, shape)
         self.wake_after: float | None = None
