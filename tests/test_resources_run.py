@@ -212,6 +212,14 @@ def soft():
 @workflow
 def hard():
     return without_fallback()
+
+@task(resources={"gpu": 1})
+def on_a_thread() -> str:
+    return "thread"
+
+@workflow
+def threaded():
+    return on_a_thread()
 """
 
 
@@ -223,6 +231,8 @@ def test_the_cli_warns_refuses_and_takes_declared_devices(home: Path, tmp_path: 
     assert soft.returncode == 0 and "will run its fallback 'cpu_version'" in soft.stderr
     hard = podium("validate", f"{flow}:hard", *none, home=home)
     assert hard.returncode == 2 and "'without_fallback' asks for gpu=1" in hard.stderr
+    threaded = podium("validate", f"{flow}:threaded", "--resources", "gpu=1", home=home)
+    assert threaded.returncode == 0 and "use isolation='process'" in threaded.stderr
     fell_back = podium("run", f"{flow}:soft", *none, home=home)
     assert fell_back.returncode == 0
     assert "with_fallback: cpu_version (without trying: it asks for gpu=1" in fell_back.stderr

@@ -38,7 +38,7 @@ from podium.cli.render import (
     tasks_table,
     usage_table,
 )
-from podium.engine.admission import unfit_tasks
+from podium.engine.admission import in_process_gpu_tasks, unfit_tasks
 from podium.engine.scheduler import ORDERS
 from podium.errors import PodiumError, ResourceUnavailableError, RunError
 from podium.model.graph import Graph
@@ -387,6 +387,13 @@ def validate(
         for task in unfit:
             if task.fallback is None:
                 raise ResourceUnavailableError(task.task, task.resource, task.asked, task.have)
+        for name in in_process_gpu_tasks(graph):
+            err.print(
+                f"warning: task {name!r} asks for a GPU but runs inside the podium process, "
+                f"which cannot give it its own CUDA_VISIBLE_DEVICES (it gets the device ids "
+                f"in current_context().gpus); use isolation='process'",
+                markup=False, highlight=False,
+            )  # fmt: skip
     maps = sum(1 for node in graph if node.kind == "map")
     extra = f", {maps} dynamic map(s) expanded at run time" if maps else ""
     out.print(f"ok: {loaded.workflow_name} ({loaded.path.name}) has {len(graph)} tasks{extra}")

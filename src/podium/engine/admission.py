@@ -122,6 +122,20 @@ class Unfit:
         )
 
 
+def in_process_gpu_tasks(graph: Graph) -> list[str]:
+    """Names of tasks (and fallbacks) that ask for a GPU but run on a thread or the event
+    loop: they share the podium process, so only ``current_context().gpus`` tells them
+    their devices."""
+    names: dict[str, None] = {}
+    for node in graph:
+        for task in (node.task, getattr(node.task, "fallback", None)):
+            if task is None or not (getattr(task, "resources", None) or {}).get("gpu"):
+                continue
+            if task.isolation in ("thread", "async"):
+                names[task.name] = None
+    return list(names)
+
+
 def unfit_tasks(graph: Graph, capacity: Capacity) -> list[Unfit]:
     """Every task of ``graph`` (once per task, not per call) that can never start here.
     A task whose fallback fits goes straight to it at run time; one without such a
