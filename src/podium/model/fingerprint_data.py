@@ -1,4 +1,4 @@
-"""Content encoders for numpy, pandas and pydantic values, used by podium.model.fingerprint.
+"""Content encoders for numpy, pandas and pydantic values, for podium.model.fingerprint's walk.
 
 numpy arrays and scalars are encoded by dtype, shape and raw bytes (object arrays element by
 element); pandas DataFrame, Series and Index by class, labels, dtypes and values; pydantic
@@ -6,8 +6,9 @@ models by class and ``model_dump()``. The module docstring of podium.model.finge
 what counts as content; this module only adds these libraries' types to its walk.
 
 numpy, pandas and pydantic are never imported here: a value of theirs exists only once they
-are, so ``data_handler`` looks them up in ``sys.modules``. podium.model.fingerprint imports
-this module at first use (this module imports it, so not at its top).
+are, so ``data_handler`` looks them up in ``sys.modules``. This module imports
+podium.model.fingerprint at its top; podium.model.fingerprint_objects, where the walk asks
+``data_handler`` about a value, imports it.
 """
 
 from __future__ import annotations
