@@ -320,3 +320,31 @@ def test_a_resumed_run_keeps_the_results_its_cached_tasks_got(home: Path) -> Non
     assert resumed["prepare"].state in ("succeeded", "cached")
     assert CALLS == [("prepare", 3, 1.0)]
     assert first.run_id != second.run_id
+
+
+EXPIRING_FLOW = """
+from podium import task, workflow
+
+@task(cache=True, cache_ttl=0.001)
+def fetch() -> int:
+    return 42
+
+@workflow
+def expiring():
+    return fetch()
+"""
+
+
+def test_an_expired_entry_misses_across_podium_run_invocations(home: Path, tmp_path: Path) -> None:
+    flow = tmp_path / "expiring.py"
+    flow.write_text(EXPIRING_FLOW)
+    assert podium("run", str(flow), home=home).returncode == 0
+    second = podium("run", str(flow), "--json", home=home)
+    assert json.loads(second.stdout)["tasks"][0]["state"] == "succeeded"
+    run_id = json.loads(second.stdout)["run_id"]
+    shown = podium("runs", "show", run_id, home=home)
+    assert "the cached result expired (cache_ttl)" in shown.stdout
+    listed = podium("cache", "list", home=home)
+    assert "expired" in listed.stdout
+    cleared = podium("cache", "clear", "--expired", home=home)
+    assert "removed 1 expired cache entry" in cleared.stdout
