@@ -308,3 +308,25 @@ def test_limits_configures_the_process_wide_instance() -> None:
     finally:
         limits(tags={"test-limits": None})
     assert "test-limits" not in LIMITS.describe()
+
+
+def test_an_attempt_gives_back_only_the_limit_units_it_took() -> None:
+    """A limit set while attempts run applies to those that start afterwards; an attempt
+    that started before it gives nothing back to it."""
+    from types import SimpleNamespace
+
+    from podium.engine.admission import Admission
+    from podium.engine.resources import Capacity
+
+    shared = Limits(clock=Clock())
+    gate = Admission(Capacity(slots=4, amounts={"cpu": 2}), shared, clock=lambda: 0.0)
+    task = SimpleNamespace(tags=("db",), isolation="thread", resources={})
+    before = gate.try_admit("a", task, 0.0)
+    assert before is not None and before.limited_tags == ()
+    shared.configure(tags={"db": 1})
+    after = gate.try_admit("b", task, 0.0)
+    assert after is not None and after.limited_tags == ("db",)
+    gate.release(before)
+    assert gate.try_admit("c", task, 0.0) is None  # b still holds the only unit
+    gate.release(after)
+    assert gate.try_admit("c", task, 0.0) is not None

@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from podium.engine.limits import Limits
 from podium.engine.resources import Capacity, Grant, ResourcePool
@@ -28,6 +28,15 @@ from podium.model.resources import describe_request
 STARVATION_BOUND = 2.0
 """Seconds a ready task whose request does not fit may wait before the pool reserves for
 it: then nothing that would delay it starts (engine/resources.py)."""
+
+
+class Held(NamedTuple):
+    """What one attempt holds: its task (its own or its fallback), its grant from the
+    pool (GPU ids included), and the tags whose limits it took a unit of."""
+
+    task: Any
+    grant: Grant
+    limited_tags: tuple[str, ...] = ()
 
 
 class Admission:
@@ -75,9 +84,9 @@ class Admission:
         short = self.pool.shortfall(self.request(task))
         return None if short is None else Unfit(task.name, *short, None).reason
 
-    def try_admit(self, key: str, task: Any, waiting_since: float) -> Grant | None:
-        """Reserve what an attempt of ``task`` (task instance ``key``) needs and return the
-        grant, or None without waiting."""
+    def try_admit(self, key: str, task: Any, waiting_since: float) -> Held | None:
+        """Reserve what an attempt of ``task`` (task instance ``key``) needs and return
+        what it holds, or None without waiting."""
         grant = self.pool.try_acquire(key, self.request(task), waiting_since)
         if grant is None:
             return None
@@ -89,14 +98,15 @@ class Admission:
                 if not math.isinf(wait):
                     self.wake_after = min(wait, self.wake_after or wait)
                 return None
-        return grant
+            return Held(task, grant, tuple(tags))
+        return Held(task, grant)
 
-    def release(self, task: Any, grant: Grant) -> None:
-        """Give back what ``try_admit`` reserved for an attempt of ``task``."""
-        self.pool.release(grant)
-        tags = task.tags
-        if tags and self.limits.limited(tags):
-            self.limits.release(tags)
+    def release(self, held: Held) -> None:
+        """Give back what ``try_admit`` reserved (the limits' units it really took, even
+        if the limits changed since)."""
+        self.pool.release(held.grant)
+        if held.limited_tags:
+            self.limits.release(held.limited_tags)
 
     def forget(self, key: str) -> None:
         """Task instance ``key`` stopped waiting (cancelled)."""

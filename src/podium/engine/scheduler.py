@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from podium.engine.admission import Admission
+from podium.engine.admission import Admission, Held
 from podium.engine.caching import ResultCache
 from podium.engine.critical import critical_weights
 from podium.engine.limits import LIMITS, Limits
@@ -27,7 +27,7 @@ from podium.engine.plan import Plan
 from podium.engine.protocols import Executor, Store
 from podium.engine.ready import ReadyQueue
 from podium.engine.recording import Recorder
-from podium.engine.resources import Capacity, Grant
+from podium.engine.resources import Capacity
 from podium.errors import OptionError, TimedOut
 from podium.model.attempts import Outcome, Work, idempotency_key
 from podium.model.graph import Graph, Node
@@ -135,7 +135,7 @@ class Engine:
             else {}
         )
         self._running: dict[int, tuple[Work, Node]] = {}
-        self._grants: dict[int, tuple[Any, Grant]] = {}  # attempt -> (its task, what it holds)
+        self._grants: dict[int, Held] = {}  # attempt -> what it holds
         self._ready_since: dict[str, float] = {}  # queued task instance -> when it was queued
         self._wake_timer: asyncio.TimerHandle | None = None  # retry after a rate-limit wait
         self._values: dict[str, Any] = {}
@@ -146,7 +146,7 @@ class Engine:
         self._next_key = 0
         self._cancelling = False
         self._recorder = Recorder(run.run_id, self._clock)
-        self._abandoned: dict[int, tuple[Any, Grant]] = {}  # threads left running hold theirs
+        self._abandoned: dict[int, Held] = {}  # threads left running keep what they hold
         self._timeouts: dict[int, asyncio.TimerHandle] = {}
         self._timed_out: set[int] = set()
         self._retries: dict[str, asyncio.TimerHandle] = {}
@@ -377,14 +377,14 @@ class Engine:
         now = self._clock()
         fallbacks = self._fallbacks
         since = self._ready_since
-        granted: dict[str, tuple[Any, Grant]] = {}
+        granted: dict[str, Held] = {}
 
         def admit(name: str) -> bool:
             task = fallbacks.get(name) or nodes[name].task
-            grant = admission.try_admit(name, task, since.get(name, now))
-            if grant is None:
+            held = admission.try_admit(name, task, since.get(name, now))
+            if held is None:
                 return False
-            granted[name] = (task, grant)
+            granted[name] = held
             return True
 
         admitted = self._ready.take(admit)
@@ -400,7 +400,7 @@ class Engine:
             attempt = self._attempts.get(name, 0) + 1
             self._attempts[name] = attempt
             held = granted.pop(name)
-            work = self._work(node, attempt, held[1].gpu_ids)
+            work = self._work(node, attempt, held.grant.gpu_ids)
             self._grants[work.key] = held
             self._running[work.key] = (work, node)
             self._plan.mark(name, "running")
@@ -458,14 +458,14 @@ class Engine:
         if entry is None:  # an abandoned thread has returned at last: free what it held
             held = self._abandoned.pop(key, None)
             if held is not None:
-                self._admission.release(*held)
+                self._admission.release(held)
             return
         work, node = entry
         held = self._grants.pop(key)
         if outcome.abandoned:  # a thread left running: its reservation stays until it returns
             self._abandoned[key] = held
         else:
-            self._admission.release(*held)
+            self._admission.release(held)
         timer = self._timeouts.pop(key, None)
         if timer is not None:
             timer.cancel()
