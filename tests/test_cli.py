@@ -233,3 +233,26 @@ def events(home: Path, run_id: str) -> list[EventRecord]:
     """The events of run ``run_id``, from the store under ``home``."""
     batches = query(home, "SELECT events FROM event_batches WHERE run_id = ?", run_id)
     return [EventRecord(run_id, *fields) for (batch,) in batches for fields in json.loads(batch)]
+
+
+PRINTING_FLOW = """
+from podium import task, workflow
+
+@task
+def chatty() -> int:
+    print("hello from a thread task")
+    return 1
+
+@workflow
+def printing():
+    return chatty()
+"""
+
+
+def test_json_output_stays_json_when_tasks_print(home: Path, tmp_path: Path) -> None:
+    flow = tmp_path / "printing.py"
+    flow.write_text(PRINTING_FLOW)
+    done = podium("run", str(flow), "--json", home=home)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["state"] == "succeeded"
+    assert "hello from a thread task" in done.stderr

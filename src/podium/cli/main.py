@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -329,7 +329,10 @@ def execute(
         loop.add_signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
         return await start(runner)
 
-    with bad_input(), progress or nullcontext():
+    # With --json, stdout is the JSON document's alone: what tasks running in this process
+    # print (threads, coroutines) goes to stderr instead.
+    printed = redirect_stdout(sys.stderr) if as_json else nullcontext()
+    with bad_input(), progress or nullcontext(), printed:
         result = asyncio.run(drive())
     tasks = store.load_tasks(result.run_id)
     record = store.get_run(result.run_id)
