@@ -11,6 +11,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from podium.cli.progress import UNFINISHED
 from podium.cli.render import seconds, timestamp
 from podium.engine.critical import (
     actual_critical_path,
@@ -21,8 +22,6 @@ from podium.engine.critical import (
 )
 from podium.model.records import CacheEntry, EventRecord, RunRecord, TaskRecord
 
-FINISHED = ("succeeded", "cached", "fell_back", "failed", "skipped", "upstream_failed",
-            "cancelled", "timed_out")  # fmt: skip
 CACHE_EVENTS = {"cache_hit": "hit", "cache_miss": "miss"}
 PATH_SHOWN = 12
 """Longer critical paths are shown by their first and last tasks."""
@@ -145,7 +144,7 @@ def schedule_lines(
         return [f"critical path ({seconds(took)}): {path_text(path)}"]
     now = time.time() if now is None else now
     durations = expected_durations(downstream, learned_durations(history))
-    finished = [task.name for task in tasks if task.state in FINISHED]
+    finished = [t.name for t in tasks if t.state != "pending" and t.state not in UNFINISHED]
     running = {
         task.name: task.started_at
         for task in tasks

@@ -44,6 +44,7 @@ from podium.errors import PodiumError, ResourceUnavailableError, RunError
 from podium.model.graph import Graph
 from podium.model.params import parse_assignments
 from podium.model.records import (
+    DONE_STATES,
     RUN_ENDED,
     Batch,
     EventRecord,
@@ -56,7 +57,6 @@ from podium.runner.capacity import machine_capacity, parse_resources
 from podium.runner.ownership import owner_gone
 from podium.runner.session import (
     DATABASE_NAME,
-    DONE_STATES,
     Runner,
     check_max_workers,
     open_store,
@@ -153,6 +153,29 @@ resources_option = click.option(
 )
 
 
+def run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of every command that drives a run (``run``, ``resume``)."""
+    for option in reversed(
+        (workers_option, home_option, synchronous_option, cache_option, order_option,
+         resources_option, json_option)
+    ):  # fmt: skip
+        command = option(command)
+    return command
+
+
+def runner_options(
+    max_workers: int | None, no_cache: bool, order: str, resources: str
+) -> dict[str, Any]:
+    """The Runner's keyword options from the command line; exits with code 2 on bad input."""
+    with bad_input():
+        return dict(
+            max_workers=check_max_workers(max_workers),
+            use_cache=not no_cache,
+            order=order,
+            resources=parse_resources(resources),
+        )
+
+
 def existing_store(home: Path) -> SQLiteStore:
     """The store under ``home``; for reading, it must already exist."""
     if not (home / DATABASE_NAME).is_file():
@@ -193,13 +216,7 @@ def main() -> None:
 @main.command()
 @click.argument("target", metavar="FILE[:NAME]")
 @param_option
-@workers_option
-@home_option
-@synchronous_option
-@cache_option
-@order_option
-@resources_option
-@json_option
+@run_options
 def run(
     target: str,
     params: tuple[str, ...],
@@ -224,14 +241,11 @@ def run(
       podium run flows.py --json > result.json
     """
     loaded, bound, graph = load(target, params)
-    with bad_input():
-        workers = check_max_workers(max_workers)
-        overrides = parse_resources(resources)
     sys.exit(
         execute(
             home,
             synchronous,
-            dict(max_workers=workers, use_cache=not no_cache, order=order, resources=overrides),
+            runner_options(max_workers, no_cache, order, resources),
             len(graph),
             as_json,
             lambda runner: runner.start(graph, source=loaded.source, params=bound),
@@ -241,13 +255,7 @@ def run(
 
 @main.command()
 @click.argument("run_id")
-@workers_option
-@home_option
-@synchronous_option
-@cache_option
-@order_option
-@resources_option
-@json_option
+@run_options
 def resume(
     run_id: str,
     max_workers: int | None,
@@ -279,14 +287,11 @@ def resume(
     stored = store.load_tasks(run_id)
     store.close()
     _loaded, _bound, graph = load(record.source, record.params, from_text=False)
-    with bad_input():
-        workers = check_max_workers(max_workers or record.max_workers)
-        overrides = parse_resources(resources)
     sys.exit(
         execute(
             home,
             synchronous,
-            dict(max_workers=workers, use_cache=not no_cache, order=order, resources=overrides),
+            runner_options(max_workers or record.max_workers, no_cache, order, resources),
             max(len(graph), len(stored)),
             as_json,
             lambda runner: runner.resume(run_id, graph),

@@ -21,7 +21,7 @@ _ENDED = {
     "task_skipped": "skipped",
     "task_fell_back": "fell_back",
 }  # a cached task is counted from its cache_hit event (which says where it came from)
-_UNFINISHED = {"running", "retrying", "falling_back"}
+UNFINISHED = {"running", "retrying", "falling_back"}
 _COLORS = {
     "running": "cyan",
     "retrying": "blue",
@@ -73,7 +73,7 @@ class StateCounts:
 
     @property
     def finished(self) -> int:
-        return sum(n for state, n in self.counts.items() if state not in _UNFINISHED)
+        return sum(n for state, n in self.counts.items() if state not in UNFINISHED)
 
     def summary(self) -> str:
         parts = [f"[{_COLORS[s]}]{self.counts[s]} {s}[/]" for s in _COLORS if self.counts[s]]

@@ -84,6 +84,24 @@ class Admission:
         short = self.pool.shortfall(self.request(task))
         return None if short is None else Unfit(task.name, *short, None).reason
 
+    def unfit(self, graph: Graph) -> dict[int, Unfit]:
+        """The tasks of ``graph`` that can never start here, by ``id(task)`` (once per task,
+        not per call). A task whose fallback fits goes straight to it at run time; one
+        without such a fallback makes the run impossible (ResourceUnavailableError)."""
+        unfit: dict[int, Unfit] = {}
+        for node in graph:
+            task = node.task
+            if task is None or node.kind == "gather" or id(task) in unfit:
+                continue
+            short = self.pool.shortfall(self.request(task))
+            if short is None:
+                continue
+            fallback = getattr(task, "fallback", None)
+            if fallback is not None and self.shortfall(fallback) is not None:
+                fallback = None  # a fallback that cannot run here either is no way out
+            unfit[id(task)] = Unfit(task.name, *short, None if fallback is None else fallback.name)
+        return unfit
+
     def try_admit(self, key: str, task: Any, waiting_since: float) -> Held | None:
         """Reserve what an attempt of ``task`` (task instance ``key``) needs and return
         what it holds, or None without waiting."""
@@ -147,22 +165,6 @@ def in_process_gpu_tasks(graph: Graph) -> list[str]:
 
 
 def unfit_tasks(graph: Graph, capacity: Capacity) -> list[Unfit]:
-    """Every task of ``graph`` (once per task, not per call) that can never start here.
-    A task whose fallback fits goes straight to it at run time; one without such a
-    fallback makes the run impossible (the runner raises ResourceUnavailableError)."""
-    gate = Admission(capacity, Limits(), clock=time.time)
-    unfit: list[Unfit] = []
-    seen: set[int] = set()
-    for node in graph:
-        task = node.task
-        if task is None or node.kind == "gather" or id(task) in seen:
-            continue
-        seen.add(id(task))
-        short = gate.pool.shortfall(gate.request(task))
-        if short is None:
-            continue
-        fallback = getattr(task, "fallback", None)
-        if fallback is not None and gate.pool.shortfall(gate.request(fallback)) is not None:
-            fallback = None  # a fallback that cannot run here either is no way out
-        unfit.append(Unfit(task.name, *short, None if fallback is None else fallback.name))
-    return unfit
+    """The tasks of ``graph`` that can never start with ``capacity`` (see
+    ``Admission.unfit``), for checks before a run."""
+    return list(Admission(capacity, Limits(), clock=time.time).unfit(graph).values())

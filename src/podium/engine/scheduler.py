@@ -70,22 +70,19 @@ class Engine:
         store: Store,
         executor: Executor,
         *,
-        max_workers: int,
-        cpus: int,
+        capacity: Capacity,
         owner: Owner,
         listeners: Sequence[Listener] = (),
         heartbeat_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
         use_cache: bool = True,
         order: str = "critical_path",
-        capacity: Capacity | None = None,
         limits: Limits | None = None,
     ) -> None:
         self._store = store
         self._executor = executor
-        self._capacity = capacity or Capacity(slots=max_workers, amounts={"cpu": cpus})
         self._limits = LIMITS if limits is None else limits
-        self._admission = Admission(self._capacity, self._limits, clock=clock)
+        self._admission = Admission(capacity, self._limits, clock=clock)
         self._owner = owner
         self._listeners = list(listeners)
         self._heartbeat_interval = heartbeat_interval
@@ -127,6 +124,7 @@ class Engine:
         self._run_id = run.run_id
         self._plan = Plan(graph)
         self._ready = ReadyQueue()
+        self._unfit = self._admission.unfit(graph)  # tasks whose requests never fit here
         self._weights: dict[str, float] = (
             critical_weights(
                 graph, self._store.task_durations(graph.workflow), self._plan.downstream
@@ -265,11 +263,12 @@ class Engine:
     def _cannot_fit(self, node: Node, batch: Batch) -> bool:
         """If ``node``'s request can never be met here, hand it to its fallback at once
         (the runner refuses a run where such a task has none) and return True."""
-        reason = self._admission.shortfall(node.task)
-        if reason is None:
+        unfit = self._unfit.get(id(node.task)) if self._unfit else None
+        if unfit is None:
             return False
+        reason = unfit.reason
         fallback = getattr(node.task, "fallback", None)
-        if fallback is None or self._admission.shortfall(fallback) is not None:
+        if unfit.fallback is None or fallback is None:
             self._fail_inline(node.name, f"cannot run here: {reason}", batch)
             return True
         name = node.name

@@ -100,6 +100,10 @@ TaskUpdate = tuple[str, int, float | None, float | None, str | None, str, str]
 """(state, attempts, started_at or None to keep, ended_at, error, run_id, name)"""
 
 
+DONE_STATES = ("succeeded", "cached", "fell_back")
+"""Task states whose result a resumed run keeps (the others run again)."""
+
+
 class CacheEntry(NamedTuple):
     """A cached result: the key of a call and its parts (model/caching.py), and the task
     instance whose stored result it is."""

@@ -17,16 +17,15 @@ from podium.errors import GraphChangedError, OptionError, ResourceUnavailableErr
 from podium.executors.local import LocalExecutor
 from podium.model.attempts import idempotency_key
 from podium.model.graph import Graph
-from podium.model.records import RunRecord, TaskRecord
+from podium.model.records import DONE_STATES, RunRecord, TaskRecord
 from podium.model.run_result import RunResult
-from podium.runner.capacity import available_cpus, machine_capacity
+from podium.runner.capacity import machine_capacity
 from podium.runner.ownership import HEARTBEAT_INTERVAL, ensure_owner_gone, this_process
 from podium.store.results import is_plain_json
 from podium.store.sqlite import SQLiteStore
 
 DEFAULT_MAX_WORKERS = 32
-DONE_STATES = ("succeeded", "cached", "fell_back")
-"""Task states whose result a resumed run keeps."""
+
 DATABASE_NAME = "podium.db"
 
 
@@ -161,14 +160,12 @@ class Runner:
         engine = Engine(
             self.store,
             self._executor_factory(),
-            max_workers=self.max_workers,
-            cpus=available_cpus(),
+            capacity=self.capacity,
             owner=this_process(),
             listeners=self._listeners,
             heartbeat_interval=self._heartbeat_interval,
             use_cache=self._use_cache,
             order=self._order,
-            capacity=self.capacity,
         )
         if self._cancel_reason is not None:
             engine.cancel(self._cancel_reason)

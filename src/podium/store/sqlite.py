@@ -22,6 +22,7 @@ from podium.errors import (
     StoreError,
 )
 from podium.model.records import (
+    DONE_STATES,
     AttemptRecord,
     Batch,
     CacheEntry,
@@ -45,6 +46,8 @@ _TASK_COLUMNS = (
     "run_id, name, task, deps, state, map_index, attempts, idempotency_key, isolation, "
     "started_at, ended_at, error, position"
 )
+_KEPT = ", ".join(f"'{state}'" for state in DONE_STATES)
+"""The states a claimed run keeps, as SQL literals."""
 _CACHE_COLUMNS = "key, identity, code, inputs, run_id, task_name, created_at, expires_at"
 HISTORY_RUNS = 5
 """Expected durations come from the succeeded attempts of this many latest runs."""
@@ -250,7 +253,7 @@ class SQLiteStore:
             )
             db.execute(
                 "UPDATE task_instances SET state = 'pending', ended_at = NULL, error = NULL "
-                "WHERE run_id = ? AND state NOT IN ('succeeded', 'cached', 'fell_back')",
+                f"WHERE run_id = ? AND state NOT IN ({_KEPT})",
                 (run_id,),
             )
             db.execute(
