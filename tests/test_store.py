@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cli_support import FLOWS, podium
+from podium import task, workflow
 from podium.errors import SchemaVersionError
 from podium.runner.session import open_store
 from podium.store.migrations import LATEST
@@ -80,3 +83,64 @@ def test_runs_opening_a_new_store_at_once_all_get_it(tmp_path: Path) -> None:
             assert store.schema_version() == LATEST
         finally:
             store.close()
+
+
+@task(cache=True)
+def announce(n: int) -> None:
+    ANNOUNCED.append(n)
+
+
+@task
+def count(n: int, _after: None) -> int:
+    return n
+
+
+@workflow
+def announce_then_count(n: int = 2) -> Any:
+    return count(n, announce(n))
+
+
+ANNOUNCED: list[int] = []
+
+
+def test_a_none_result_is_kept_without_a_row_and_read_back_as_none(home: Path) -> None:
+    """Most tasks return None: the store writes no result row for them (one table less per
+    commit); a finished task instance without a row reads back as None, for a resume and
+    for a cache hit."""
+    ANNOUNCED.clear()
+    first = announce_then_count.run(home=home)
+    assert first.state == "succeeded" and first.result == 2
+    store = open_store(home)
+    try:
+        rows = store._db.execute(
+            "SELECT task_name FROM results WHERE run_id = ?", (first.run_id,)
+        ).fetchall()
+        assert rows == [("count",)]
+        assert store.load_results(first.run_id, ["announce", "count"]) == {
+            "announce": None,
+            "count": 2,
+        }
+    finally:
+        store.close()
+    second = announce_then_count.run(home=home)
+    assert second.tasks["announce"].state == "cached"
+    assert second.result == 2 and ANNOUNCED == [2]
+
+
+def test_the_write_ahead_log_is_checkpointed_in_the_background(tmp_path: Path) -> None:
+    """Commits never pay for a checkpoint: a thread of the store copies the log back into
+    the database file (the file grows while nothing else checkpoints)."""
+    from podium.model.records import Batch, EventRecord
+    from podium.store import sqlite as module
+
+    store = SQLiteStore(tmp_path / "podium.db")
+    try:
+        before = (tmp_path / "podium.db").stat().st_size
+        events = [EventRecord("r", 1.0, "note", detail="x" * 1000) for _ in range(200)]
+        store.commit(Batch(events=events))
+        deadline = time.monotonic() + 10 * module.CHECKPOINT_INTERVAL + 5
+        while (tmp_path / "podium.db").stat().st_size == before:
+            assert time.monotonic() < deadline, "nothing was checkpointed"
+            time.sleep(module.CHECKPOINT_INTERVAL / 2)
+    finally:
+        store.close()

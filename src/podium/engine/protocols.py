@@ -34,7 +34,7 @@ class Store(Protocol):
         """The task instances of a run."""
 
     def load_results(self, run_id: str, names: list[str]) -> dict[str, Any]:
-        """The stored results of these task instances of a run (those that have one)."""
+        """The results of these finished task instances of a run."""
 
     def cache_lookup(self, key: str, now: float) -> tuple[CacheEntry, Any] | None:
         """The unexpired cache entry for ``key`` and its result, or None."""

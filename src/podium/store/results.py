@@ -30,7 +30,9 @@ class EncodedResult:
     size: int
 
 
-_NONE = EncodedResult("json", b"null", None, None, 4)
+NONE_RESULT = EncodedResult("json", b"null", None, None, 4)
+"""None, which the store keeps without a row: a finished task instance without one
+returned None."""
 
 
 def is_plain_json(value: Any, depth: int = 0) -> bool:
@@ -51,7 +53,7 @@ def is_plain_json(value: Any, depth: int = 0) -> bool:
 def encode_result(value: Any, results_dir: Path, spill_bytes: int = SPILL_BYTES) -> EncodedResult:
     """Encode ``value``; spill to ``results_dir`` when large."""
     if value is None:
-        return _NONE
+        return NONE_RESULT
     if is_plain_json(value):
         encoding, data = "json", json.dumps(value, separators=(",", ":")).encode()
     else:

@@ -7,6 +7,7 @@ the process; ``synchronous="FULL"`` also survives a power cut, at a cost per com
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -32,11 +33,18 @@ from podium.model.records import (
     TaskRecord,
 )
 from podium.store.migrations import LATEST, MIGRATIONS
-from podium.store.results import EncodedResult, decode_result, encode_result
+from podium.store.results import NONE_RESULT, EncodedResult, decode_result, encode_result
+
+log = logging.getLogger(__name__)
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT = 30.0
 """Seconds a connection waits for another one's lock before giving up."""
+CHECKPOINT_INTERVAL = 0.25
+"""Seconds between the background checkpoints of a store that commits (see Checkpointer)."""
+BACKSTOP_CHECKPOINT_PAGES = 20_000
+"""WAL pages (4 KiB each) past which a commit checkpoints itself, should the background
+checkpoints fall behind; SQLite's default, 1,000, would checkpoint on the engine's path."""
 
 _RUN_COLUMNS = (
     "run_id, workflow, source, params, state, owner_pid, owner_host, heartbeat_at, "
@@ -78,9 +86,11 @@ class SQLiteStore:
             )
             _enter_wal(self._db, BUSY_TIMEOUT)
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
         except (sqlite3.Error, OSError) as error:
             raise StoreError(f"cannot open the store at {self.path}: {error}") from error
         self._lock = threading.RLock()
+        self._checkpointer: Checkpointer | None = None
         self._migrate()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -116,6 +126,8 @@ class SQLiteStore:
         return int(self._db.execute("SELECT version FROM schema_version").fetchone()[0])
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             self._db.close()
 
@@ -141,11 +153,15 @@ class SQLiteStore:
             )
 
     def commit(self, batch: Batch) -> None:
-        """Apply every change of ``batch`` in one transaction."""
+        """Apply every change of ``batch`` in one transaction. A result that is None gets
+        no row (see load_results)."""
         results = [
             (run_id, name, e.encoding, e.data, e.path, e.sha256, e.size)
             for run_id, name, e in batch.results
+            if e is not NONE_RESULT
         ]
+        if self._checkpointer is None:
+            self._checkpointer = Checkpointer(self.path, CHECKPOINT_INTERVAL)
         with self._transaction() as db:
             if batch.new_tasks:
                 db.executemany(
@@ -347,17 +363,17 @@ class SQLiteStore:
             for fields in json.loads(events)
         ]
 
-    def load_results(self, run_id: str, names: list[str] | None = None) -> dict[str, Any]:
-        """Stored results of a run's task instances (all of them when ``names`` is None)."""
+    def load_results(self, run_id: str, names: list[str]) -> dict[str, Any]:
+        """The results of the named task instances, which must have finished (succeeded,
+        cached or fell back): a finished instance without a row returned None."""
         rows = self._query(
             "SELECT task_name, encoding, data, path FROM results WHERE run_id = ?", (run_id,)
         )
-        wanted = None if names is None else set(names)
-        return {
-            name: decode_result(encoding, data, path, self.results_dir)
-            for name, encoding, data, path in rows
-            if wanted is None or name in wanted
-        }
+        values: dict[str, Any] = dict.fromkeys(names)
+        for name, encoding, data, path in rows:
+            if name in values:
+                values[name] = decode_result(encoding, data, path, self.results_dir)
+        return values
 
     # -- the result cache ---------------------------------------------------------------------
 
@@ -375,8 +391,6 @@ class SQLiteStore:
         try:
             values = self.load_results(entry.run_id, [entry.task_name])
         except (OSError, ValueError):  # a spilled result file was removed or damaged
-            return None
-        if entry.task_name not in values:
             return None
         return entry, values[entry.task_name]
 
@@ -442,6 +456,37 @@ class SQLiteStore:
         with self._lock:
             row: tuple[Any, ...] | None = self._db.execute(sql, params).fetchone()
             return row
+
+
+class Checkpointer:
+    """Copies the write-ahead log back into the database file every ``interval`` seconds,
+    on a daemon thread with its own connection, so that the engine's commits never pay
+    for a checkpoint (a copy of every page written since the last one, and an fsync).
+
+    PASSIVE checkpoints never wait for the writer nor block it; SQLite starts the log
+    over once a checkpoint has caught up with it, which keeps the file small."""
+
+    def __init__(self, path: Path, interval: float) -> None:
+        self._path = path
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="podium-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, timeout=BUSY_TIMEOUT)
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:  # busy or damaged: the next one (or a commit) will do
+                    log.debug("checkpoint of %s failed", self._path, exc_info=True)
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _enter_wal(db: sqlite3.Connection, timeout: float) -> None:
