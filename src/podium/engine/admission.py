@@ -89,9 +89,9 @@ class Admission:
         not per call). A task whose fallback fits goes straight to it at run time; one
         without such a fallback makes the run impossible (ResourceUnavailableError)."""
         unfit: dict[int, Unfit] = {}
-        for node in graph:
-            task = node.task
-            if task is None or node.kind == "gather" or id(task) in unfit:
+        tasks = {id(node.task): node.task for node in graph if node.kind != "gather"}
+        for task in tasks.values():
+            if task is None:
                 continue
             short = self.pool.shortfall(self.request(task))
             if short is None:

@@ -36,7 +36,7 @@ FAILURE = frozenset({"failed", "upstream_failed", "cancelled"})
 ENDED = frozenset({"succeeded", "fell_back", "failed", "upstream_failed", "cancelled", "skipped"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Decisions:
     """What one end decided downstream."""
 

@@ -38,7 +38,7 @@ class Work:
         )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Usage:
     """What one attempt used, as its executor measured it (see docs/guide.md, "Resource
     accounting"). Sizes in MB (10**6 bytes); times in seconds."""
