@@ -144,3 +144,23 @@ def test_the_write_ahead_log_is_checkpointed_in_the_background(tmp_path: Path) -
             time.sleep(module.CHECKPOINT_INTERVAL / 2)
     finally:
         store.close()
+
+
+def test_results_of_more_instances_than_one_query_binds_are_all_read(tmp_path: Path) -> None:
+    from podium.model.records import Batch, RunRecord, TaskRecord
+    from podium.store import sqlite as module
+
+    count = 2 * module.NAMES_PER_QUERY + 7
+    names = [f"step[{index}]" for index in range(count)]
+    store = SQLiteStore(tmp_path / "podium.db")
+    try:
+        store.create_run(
+            RunRecord("r", "w", "flows.py:w", {}, created_at=1.0),
+            [TaskRecord("r", name, "step", [], position=index) for index, name in enumerate(names)],
+        )
+        results = [("r", name, store.encode_result(index)) for index, name in enumerate(names)]
+        store.commit(Batch(results=results))
+        assert store.load_results("r", names) == {name: index for index, name in enumerate(names)}
+        assert store.load_results("r", ["step[3]", "other"]) == {"step[3]": 3, "other": None}
+    finally:
+        store.close()

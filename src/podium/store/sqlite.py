@@ -65,6 +65,8 @@ _TASK_COLUMNS = (
 _KEPT = ", ".join(f"'{state}'" for state in DONE_STATES)
 """The states a claimed run keeps, as SQL literals."""
 _CACHE_COLUMNS = "key, identity, code, inputs, run_id, task_name, created_at, expires_at"
+NAMES_PER_QUERY = 500
+"""Task names bound in one ``IN (...)`` query (SQLite allows 999 parameters at least)."""
 HISTORY_RUNS = 5
 """Expected durations come from the succeeded attempts of this many latest runs."""
 HISTORY_ATTEMPTS = 20
@@ -168,9 +170,9 @@ class SQLiteStore:
             for run_id, name, e in batch.results
             if e is not NONE_RESULT
         ]
-        if self._checkpointer is None:
-            self._checkpointer = Checkpointer(self.path, CHECKPOINT_INTERVAL)
         with self._transaction() as db:
+            if self._checkpointer is None:  # the first commit of this store (under its lock)
+                self._checkpointer = Checkpointer(self.path, CHECKPOINT_INTERVAL)
             if batch.new_tasks:
                 db.executemany(
                     f"INSERT OR IGNORE INTO task_instances ({_TASK_COLUMNS}) "
@@ -373,13 +375,18 @@ class SQLiteStore:
 
     def load_results(self, run_id: str, names: list[str]) -> dict[str, Any]:
         """The results of the named task instances, which must have finished (succeeded,
-        cached or fell back): a finished instance without a row returned None."""
-        rows = self._query(
-            "SELECT task_name, encoding, data, path FROM results WHERE run_id = ?", (run_id,)
-        )
+        cached or fell back): a finished instance without a row returned None. Reads only
+        their rows (a cache hit wants one result of a run that may hold thousands)."""
         values: dict[str, Any] = dict.fromkeys(names)
-        for name, encoding, data, path in rows:
-            if name in values:
+        wanted = list(values)
+        for start in range(0, len(wanted), NAMES_PER_QUERY):
+            chunk = wanted[start : start + NAMES_PER_QUERY]
+            rows = self._query(
+                "SELECT task_name, encoding, data, path FROM results WHERE run_id = ? "
+                f"AND task_name IN ({', '.join('?' * len(chunk))})",
+                (run_id, *chunk),
+            )
+            for name, encoding, data, path in rows:
                 values[name] = decode_result(encoding, data, path, self.results_dir)
         return values
 
