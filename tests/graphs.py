@@ -226,3 +226,11 @@ def describe_process() -> dict[str, Any]:
 @task(isolation="process")
 def fail_in_process(message: str) -> None:
     raise RuntimeError(message)
+
+
+@task(isolation="process")
+def fail_in_nested_function(message: str) -> None:
+    def inner() -> None:
+        raise ValueError(message)
+
+    inner()

@@ -235,6 +235,25 @@ def test_a_failing_process_task_records_the_error_raised_in_the_worker(
     assert "raise RuntimeError(message)" in (attempt.traceback or "")
 
 
+def test_a_process_task_traceback_shows_source_lines_of_nested_functions_too(
+    home: Path, store: SQLiteStore
+) -> None:
+    # cloudpickle (3.1.3+) names the code it pickles by value "<dynamic-code>"; the worker
+    # gives it back its file, nested code included, so the lines show as in the parent.
+    @workflow
+    def compute() -> Any:
+        return graphs.fail_in_nested_function("deep")
+
+    result = compute.run(home=home)
+
+    [attempt] = store.load_attempts(result.run_id, "fail_in_nested_function")
+    traceback = attempt.traceback or ""
+    assert "<dynamic-code>" not in traceback
+    assert "graphs.py" in traceback
+    assert "    inner()" in traceback
+    assert "raise ValueError(message)" in traceback
+
+
 # -- shell tasks --------------------------------------------------------------------------------
 
 

@@ -16,6 +16,8 @@ import sys
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from types import CodeType
+from typing import Any
 
 import cloudpickle
 
@@ -56,11 +58,13 @@ def run_payload(payload: bytes) -> bytes:
     """Run one pickled Work; return the pickled Outcome (never raises)."""
     started = time.time()
     try:
-        work: Work = cloudpickle.loads(payload)
+        work: Work
+        work, source_file = cloudpickle.loads(payload)
     except BaseException as error:
         return _pickled_failure(
             f"cannot unpickle the task in the worker: {describe(error)}", started
         )
+    restore_source_file(work.fn, source_file)
     captured = io.StringIO()
     with (
         contextlib.redirect_stdout(captured),
@@ -122,5 +126,30 @@ def decode_outcome(data: bytes, work: Work) -> Outcome:
 
 
 def encode_work(work: Work) -> bytes:
-    """The parent's side: ``work`` as bytes for a worker (raises if it cannot be pickled)."""
-    return cloudpickle.dumps(work)
+    """The parent's side: ``work`` as bytes for a worker (raises if it cannot be pickled),
+    with the file its function's code comes from (see ``restore_source_file``)."""
+    code = getattr(work.fn, "__code__", None)
+    return cloudpickle.dumps((work, code.co_filename if isinstance(code, CodeType) else None))
+
+
+DYNAMIC_CODE = "<dynamic-code>"
+"""The file name cloudpickle (3.1.3 and later) gives the code of a function it pickles by
+value (a workflow file's functions: cli/loader.py registers its module so)."""
+
+
+def restore_source_file(fn: Any, source_file: str | None) -> None:
+    """Give ``fn``'s code (and the code nested in it) back the file it was defined in, so
+    a traceback raised in the worker shows its source lines, as it would in the parent."""
+    code = getattr(fn, "__code__", None)
+    if source_file and isinstance(code, CodeType) and code.co_filename == DYNAMIC_CODE:
+        fn.__code__ = _renamed(code, source_file)
+
+
+def _renamed(code: CodeType, source_file: str) -> CodeType:
+    consts = tuple(
+        _renamed(const, source_file)
+        if isinstance(const, CodeType) and const.co_filename == DYNAMIC_CODE
+        else const
+        for const in code.co_consts
+    )
+    return code.replace(co_filename=source_file, co_consts=consts)
