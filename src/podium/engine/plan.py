@@ -74,9 +74,11 @@ class Plan:
     def __init__(self, graph: Graph) -> None:
         self.nodes: dict[str, Node] = dict(graph.nodes)
         self.state: dict[str, str] = dict.fromkeys(self.nodes, "pending")
-        self.downstream: dict[str, list[str]] = graph.dependents()
+        # the graph's own, copied (``expand`` adds entries; the lists are only read)
+        self.downstream: dict[str, list[str]] = dict(graph.dependents())
         self.needs: dict[str, list[str]] = {
-            name: list(dict.fromkeys(node.deps)) for name, node in self.nodes.items()
+            name: list(dict.fromkeys(deps)) if len(deps) > 1 else list(deps)
+            for name, deps in ((name, node.deps) for name, node in self.nodes.items())
         }
         self.waiting: dict[str, int] = {name: len(deps) for name, deps in self.needs.items()}
         # how the needed nodes ended so far: [succeeded, failed, skipped]; kept up to date
@@ -104,14 +106,16 @@ class Plan:
 
     def finish(self, name: str, state: str) -> Decisions:
         """``name`` ended in ``state``; decide its dependents, and theirs in turn."""
-        decisions = Decisions()
+        decisions = Decisions([], [], [])
+        waiting, tally, states, rules = self.waiting, self.tally, self.state, self.rule
+        downstream = self.downstream
         ends = [(name, state)]
         while ends:
             ended, how = ends.pop()
-            self._end(ended, how)
+            states[ended] = how
+            self.unfinished -= 1
             column = 0 if how in SUCCESS else 1 if how in FAILURE else 2
-            waiting, tally, states, rules = self.waiting, self.tally, self.state, self.rule
-            for child in self.downstream[ended]:
+            for child in downstream[ended]:
                 waiting[child] -= 1
                 tally[child][column] += 1
                 if states[child] != "pending":
@@ -120,7 +124,7 @@ class Plan:
                     continue  # the common case: still waiting for more successes
                 verdict = self._verdict(child)
                 if verdict == "run":
-                    self.state[child] = "ready"
+                    states[child] = "ready"
                     decisions.ready.append(child)
                 elif verdict is not None:
                     getattr(decisions, verdict).append(child)

@@ -22,7 +22,8 @@ class Recorder:
         self.run_id = run_id
         self.clock = clock
         self.unrecorded: dict[int, tuple[Work, float]] = {}
-        """Attempts dispatched whose start is not written yet, with their dispatch time."""
+        """Attempts dispatched whose start is not written yet, with their dispatch time (the
+        engine adds each attempt it dispatches)."""
         self.dispatch_times: dict[int, float] = {}
         """Dispatch times of attempts whose start is written and that are still running
         (for their queue wait)."""
@@ -54,9 +55,6 @@ class Recorder:
         batch.task_updates.append((state, attempts, started_at, now, error, self.run_id, name))
         self.event(batch, f"task_{state}", name, detail=error, at=now)
 
-    def dispatched(self, work: Work, at: float) -> None:
-        self.unrecorded[work.key] = (work, at)
-
     def record_starts(self, batch: Batch) -> None:
         """Write the start of every attempt dispatched earlier and still running."""
         run_id = self.run_id
@@ -73,7 +71,7 @@ class Recorder:
 
     def attempt_ended(
         self, batch: Batch, work: Work, state: str, ended_at: float, error: str | None,
-        traceback: str | None, logs: str, *, task_state: str | None = None,
+        traceback: str | None, logs: str, task_state: str | None = None,
         usage: Usage | None = None,
     ) -> None:  # fmt: skip
         """How an attempt ended (``state``) and its task's new state (``task_state``, by
@@ -81,45 +79,21 @@ class Recorder:
         (the Outcome's) adds what it used and its queue wait (dispatch to executor start)."""
         task_state = task_state or state
         run_id, name, attempt = self.run_id, work.task_name, work.attempt
+        events = batch.events
         pending = self.unrecorded.pop(work.key, None)
-        if pending is None:
+        if pending is None:  # its start is written: complete the row
             dispatched_at = self.dispatch_times.pop(work.key, None)
-            batch.attempts_ended.append(
-                AttemptRecord(
-                    run_id,
-                    name,
-                    attempt,
-                    state,
-                    0.0,
-                    ended_at,
-                    error,
-                    traceback,
-                    logs,
-                    *_usage_fields(usage, dispatched_at),
-                )
-            )
-            batch.task_updates.append((task_state, attempt, None, ended_at, error, run_id, name))
-        else:
-            dispatched_at = pending[1]
-            self.event(batch, "attempt_started", name, attempt, at=dispatched_at)
-            batch.attempts_started.append(
-                AttemptRecord(
-                    run_id,
-                    name,
-                    attempt,
-                    state,
-                    dispatched_at,
-                    ended_at,
-                    error,
-                    traceback,
-                    logs,
-                    *_usage_fields(usage, dispatched_at),
-                )
-            )
-            batch.task_updates.append(
-                (task_state, attempt, dispatched_at, ended_at, error, run_id, name)
-            )
-        self.event(batch, f"task_{task_state}", name, attempt, error, at=ended_at)
+            rows, started_at = batch.attempts_ended, None
+        else:  # one row, complete; the start's event goes first
+            dispatched_at = started_at = pending[1]
+            rows = batch.attempts_started
+            events.append(EventRecord(run_id, started_at, "attempt_started", name, attempt))
+        rows.append(
+            AttemptRecord(run_id, name, attempt, state, started_at or 0.0, ended_at, error,
+                          traceback, logs, *_usage_fields(usage, dispatched_at))
+        )  # fmt: skip
+        batch.task_updates.append((task_state, attempt, started_at, ended_at, error, run_id, name))
+        events.append(EventRecord(run_id, ended_at, f"task_{task_state}", name, attempt, error))
 
 
 _NO_USAGE = (None, None, None, None, None, None, None)

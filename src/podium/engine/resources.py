@@ -109,7 +109,8 @@ class Grant:
     @property
     def gpu_ids(self) -> tuple[str, ...]:
         """The device ids to make visible to the attempt (CUDA_VISIBLE_DEVICES)."""
-        return tuple(device for device, _ in self.gpus)
+        gpus = self.gpus
+        return tuple([device for device, _ in gpus]) if gpus else ()
 
 
 _NOTHING = Grant({})

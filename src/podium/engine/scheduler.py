@@ -52,6 +52,8 @@ ORDERS = ("critical_path", "fifo")
 first ready, first started."""
 START_FLUSH_DELAY = 0.05
 """Seconds after which the start of a still-running attempt is written to the store."""
+ATTEMPT_STATE = {"fell_back": "succeeded", "retrying": "failed", "falling_back": "failed"}
+"""The state of the attempt that put its task instance in one of these states."""
 
 
 @dataclass
@@ -135,6 +137,7 @@ class Engine:
         self._running: dict[int, tuple[Work, Node]] = {}
         self._grants: dict[int, Held] = {}  # attempt -> what it holds
         self._ready_since: dict[str, float] = {}  # queued task instance -> when it was queued
+        self._lanes: dict[int, tuple[str, int]] = {}  # id(task) -> (its shape, its priority)
         self._wake_timer: asyncio.TimerHandle | None = None  # retry after a rate-limit wait
         self._values: dict[str, Any] = {}
         self._errors: dict[str, str] = {}
@@ -231,6 +234,7 @@ class Engine:
         """Ready nodes: run inline what needs no executor, queue the rest for admission."""
         pending = deque(names)
         plan = self._plan
+        unfit = self._unfit
         while pending:
             name = pending.popleft()
             node = plan.nodes[name]
@@ -238,10 +242,11 @@ class Engine:
                 self._values[name] = self._prior[name]
                 pending.extend(self._decide(name, "succeeded", batch))
             elif node.kind == "call":
-                if node.caching.enabled and self._from_cache(node, batch):
+                task: Any = node.task  # a call node always has one
+                if task.caching.enabled and self._from_cache(node, batch):
                     pending.extend(self._decide(name, "succeeded", batch))
-                elif not self._cannot_fit(node, batch):
-                    self._queue(name, node.task)
+                elif not (unfit and id(task) in unfit and self._cannot_fit(node, batch)):
+                    self._queue(name, task)
             elif node.kind == "map" and name not in plan.children:
                 pending.extend(self._expand(node, batch))
             else:  # a gather, or a dynamic map whose elements all succeeded
@@ -258,12 +263,15 @@ class Engine:
         admission: by priority, then by its expected remaining path (critical path)."""
         weight = self._weights.get(name, 0.0)
         self._ready_since[name] = self._clock()
-        self._ready.push(name, self._admission.shape(task), task.policy.priority, weight)
+        lane = self._lanes.get(id(task))
+        if lane is None:
+            lane = self._lanes[id(task)] = (self._admission.shape(task), task.policy.priority)
+        self._ready.push(name, lane[0], lane[1], weight)
 
     def _cannot_fit(self, node: Node, batch: Batch) -> bool:
         """If ``node``'s request can never be met here, hand it to its fallback at once
         (the runner refuses a run where such a task has none) and return True."""
-        unfit = self._unfit.get(id(node.task)) if self._unfit else None
+        unfit = self._unfit.get(id(node.task))
         if unfit is None:
             return False
         reason = unfit.reason
@@ -393,17 +401,20 @@ class Engine:
             # (a later task of its shape may be ahead of it and refused by the reservation).
             self._ready.discard(reserved)
             admitted = itertools.chain((reserved,), admitted)
+        attempts, grants, running = self._attempts, self._grants, self._running
+        states, unrecorded = self._plan.state, self._recorder.unrecorded
         for name in admitted:
             node = nodes[name]
             since.pop(name, None)
-            attempt = self._attempts.get(name, 0) + 1
-            self._attempts[name] = attempt
+            attempt = attempts.get(name, 0) + 1
+            attempts[name] = attempt
             held = granted.pop(name)
-            work = self._work(node, attempt, held.grant.gpu_ids)
-            self._grants[work.key] = held
-            self._running[work.key] = (work, node)
-            self._plan.mark(name, "running")
-            self._recorder.dispatched(work, now)
+            work = self._work(node, held.task, attempt, held.grant.gpu_ids)
+            key = work.key
+            grants[key] = held
+            running[key] = (work, node)
+            states[name] = "running"  # Plan.mark
+            unrecorded[key] = (work, now)  # Recorder.dispatched
             submits.append(work)
         if admission.wake_after is not None:  # a rate limit said when to try again
             if self._wake_timer is None:
@@ -431,15 +442,18 @@ class Engine:
         if node.has_handles:
             values = self._values
             # a failed or skipped upstream (allowed by a trigger rule) passes None
+            names = node.handle_args
+            if names is not None:  # only handles, all positional: no walk needed
+                return tuple([values.get(name) for name in names]), kwargs
             resolve = lambda handle: values.get(handle.node.name)  # noqa: E731
             args = substitute(args, resolve)
             if kwargs:
                 kwargs = substitute(kwargs, resolve)
         return args, kwargs
 
-    def _work(self, node: Node, attempt: int, gpus: tuple[str, ...] = ()) -> Work:
+    def _work(self, node: Node, task: Any, attempt: int, gpus: tuple[str, ...]) -> Work:
+        """An attempt of ``node`` running ``task`` (its own, or its fallback)."""
         args, kwargs = self._arguments(node)
-        task: Any = self._fallbacks.get(node.name, node.task)
         self._next_key += 1
         run_id, name = self._run_id, node.name
         work = Work(
@@ -475,17 +489,21 @@ class Engine:
             outcome = timed_out(outcome, self._task_of(node).policy.timeout)
             attempt_state = "timed_out"
         if outcome.ok:
-            try:
-                encoded = self._store.encode_result(outcome.value)
-            except Exception as error:
-                outcome.ok = False
-                outcome.error = f"the result cannot be stored: {type(error).__name__}: {error}"
+            value = outcome.value
+            if value is None:  # the store keeps None without a row (Store.load_results)
+                self._values[name] = None
             else:
-                self._values[name] = outcome.value
-                batch.results.append((run_id, name, encoded))
+                try:
+                    encoded = self._store.encode_result(value)
+                except Exception as error:
+                    outcome.ok = False
+                    outcome.error = f"the result cannot be stored: {type(error).__name__}: {error}"
+                else:
+                    self._values[name] = value
+                    batch.results.append((run_id, name, encoded))
         if outcome.ok:
             state = "fell_back" if name in self._fallbacks else "succeeded"
-            if state == "succeeded" and node.caching.enabled:
+            if state == "succeeded" and held.task.caching.enabled:  # held.task is node.task
                 cached = self._cache.entry(name, node.caching.ttl, now)
                 if cached is not None:
                     batch.cache_entries.append(cached)
@@ -500,15 +518,16 @@ class Engine:
                 elif self._fall_back(work, node, batch, now):
                     state = "falling_back"
         if attempt_state is None:  # a fallback's attempt that worked succeeded, as attempts go
-            attempt_state = {"fell_back": "succeeded", "retrying": "failed",
-                             "falling_back": "failed"}.get(state, state)  # fmt: skip
+            attempt_state = ATTEMPT_STATE.get(state, state)
         self._recorder.attempt_ended(
             batch, work, attempt_state, now, outcome.error, outcome.traceback, outcome.logs,
-            task_state=state, usage=outcome.usage,
+            state, outcome.usage,
         )  # fmt: skip
-        if state in ("retrying", "falling_back"):
+        if state == "retrying" or state == "falling_back":
             return  # the task instance goes on with another attempt
-        self._enqueue(self._decide(name, state, batch), batch)
+        ready = self._decide(name, state, batch)
+        if ready:
+            self._enqueue(ready, batch)
 
     # -- retries and timeouts ------------------------------------------------------------------
 
@@ -565,9 +584,10 @@ class Engine:
         self._request_step()
 
     def _start_timeouts(self, submits: list[Work]) -> None:
-        running = self._running
+        grants = self._grants
         for work in submits:
-            timeout = self._task_of(running[work.key][1]).policy.timeout
+            held = grants.get(work.key)
+            timeout = None if held is None else held.task.policy.timeout
             if timeout is not None:
                 self._timeouts[work.key] = self._loop.call_later(timeout, self._time_out, work.key)
 

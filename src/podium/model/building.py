@@ -90,9 +90,17 @@ class GraphBuilder:
         self._assign_names()
         graph = Graph(output=output, workflow=self.workflow)
         for node in self._nodes:
-            handles = find_handles(node.args) + find_handles(node.kwargs)
-            node.has_handles = bool(handles)
-            node.deps = list(dict.fromkeys(handle.node.name for handle in handles))
+            args = node.args
+            handles = find_handles(args) if args else []
+            in_kwargs = find_handles(node.kwargs) if node.kwargs else []
+            if in_kwargs:
+                handles += in_kwargs
+            elif handles and len(handles) == len(args) and all(type(a) is Handle for a in args):
+                node.handle_args = tuple([handle.node.name for handle in handles])
+            if handles:
+                node.has_handles = True
+                names = [handle.node.name for handle in handles]
+                node.deps = list(dict.fromkeys(names)) if len(names) > 1 else names
             graph.add(node)
         graph.validate()
         return graph

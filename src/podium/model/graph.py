@@ -34,6 +34,10 @@ class Node:
     map_index: int | None = None
     has_handles: bool = False
     explicit_name: bool = False
+    handle_args: tuple[str, ...] | None = None
+    """When every positional argument is a handle and no keyword argument holds one (the
+    common call): the names of their nodes, so the engine passes their results without
+    walking the arguments."""
 
     @property
     def policy(self) -> Policy:
@@ -67,12 +71,14 @@ class Graph:
     nodes: dict[str, Node] = field(default_factory=dict)
     output: Any = None
     workflow: str = ""
+    _downstream: dict[str, list[str]] | None = field(default=None, init=False, repr=False)
 
     def add(self, node: Node) -> None:
         """Add ``node``; raises DuplicateTaskError if its name is taken."""
         if node.name in self.nodes:
             raise DuplicateTaskError(node.name)
         self.nodes[node.name] = node
+        self._downstream = None
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes.values())
@@ -81,12 +87,17 @@ class Graph:
         return len(self.nodes)
 
     def dependents(self) -> dict[str, list[str]]:
-        """For each node, the nodes that depend on it, in insertion order."""
+        """For each node, the nodes that depend on it, in insertion order (computed once
+        per graph: the caller must not change it, see ``Plan``)."""
+        if self._downstream is not None:
+            return self._downstream
         downstream: dict[str, list[str]] = {name: [] for name in self.nodes}
         for node in self.nodes.values():
-            for dep in dict.fromkeys(node.deps):
+            deps = node.deps
+            for dep in dict.fromkeys(deps) if len(deps) > 1 else deps:
                 if dep in downstream:
                     downstream[dep].append(node.name)
+        self._downstream = downstream
         return downstream
 
     def validate(self) -> None:

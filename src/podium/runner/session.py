@@ -87,19 +87,15 @@ def new_run_id() -> str:
 
 
 def task_records(run_id: str, graph: Graph) -> list[TaskRecord]:
-    return [
-        TaskRecord(
-            run_id=run_id,
-            name=node.name,
-            task=node.task_name,
-            deps=list(node.deps),
-            map_index=node.map_index,
-            idempotency_key=idempotency_key(run_id, node.name),
-            isolation=node.isolation,
-            position=position,
-        )
-        for position, node in enumerate(graph)
-    ]
+    """The rows of a new run's task instances (all pending), in the graph's order."""
+    records = []
+    for position, node in enumerate(graph):
+        name = node.name
+        records.append(
+            TaskRecord(run_id, name, node.task_name, node.deps, "pending", node.map_index, 0,
+                       idempotency_key(run_id, name), node.isolation, None, None, None, position)
+        )  # fmt: skip
+    return records
 
 
 class Runner:

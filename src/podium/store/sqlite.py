@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +183,7 @@ class SQLiteStore:
             if batch.attempts_started:
                 db.executemany(
                     f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES ({', '.join('?' * 16)})",
-                    batch.attempts_started,
+                    sorted(batch.attempts_started, key=_BY_TASK_NAME),
                 )
             if batch.attempts_ended:
                 db.executemany(
@@ -197,7 +198,7 @@ class SQLiteStore:
                     "UPDATE task_instances SET state = ?, attempts = ?, "
                     "started_at = COALESCE(?, started_at), ended_at = ?, error = ? "
                     "WHERE run_id = ? AND name = ?",
-                    batch.task_updates,
+                    sorted(batch.task_updates, key=_BY_NAME),  # stable: a task's in order
                 )
             if results:
                 db.executemany(
@@ -521,12 +522,18 @@ def _enter_wal(db: sqlite3.Connection, timeout: float) -> None:
 
 
 _INSERT_EVENTS = "INSERT INTO event_batches (run_id, at, events) VALUES (?, ?, ?)"
+_EVENTS_JSON = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+# Rows of one batch are written in key order: each lands next to the previous one in the
+# B-tree, which is cheaper than the order attempts ended in (about a tenth, measured).
+_BY_TASK_NAME = itemgetter(1)  # an AttemptRecord's task_name (run_id first, the same)
+_BY_NAME = itemgetter(6)  # a TaskUpdate's name
 
 
 def _event_batch(run_id: str, events: list[EventRecord]) -> tuple[str, float, str]:
     """One row of event_batches: the events of one transaction, in order."""
     fields = [event[1:] for event in events]  # (at, kind, task_name, attempt, detail)
-    return (run_id, events[-1].at, json.dumps(fields, separators=(",", ":"), default=str))
+    return (run_id, events[-1].at, _EVENTS_JSON(fields))
 
 
 def _statements(script: str) -> list[str]:
