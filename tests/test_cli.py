@@ -9,6 +9,7 @@ import pytest
 
 from cli_support import FLOWS, only_run_id, podium, query, task_states
 from podium.model.records import EventRecord
+from podium.store.sqlite import SQLiteStore
 
 REPO = Path(__file__).parent.parent
 
@@ -231,8 +232,11 @@ def test_the_demo_pipeline_retries_falls_back_to_the_cpu_caches_and_deploys_a_mo
 
 def events(home: Path, run_id: str) -> list[EventRecord]:
     """The events of run ``run_id``, from the store under ``home``."""
-    batches = query(home, "SELECT events FROM event_batches WHERE run_id = ?", run_id)
-    return [EventRecord(run_id, *fields) for (batch,) in batches for fields in json.loads(batch)]
+    store = SQLiteStore(home / "podium.db")
+    try:
+        return [event for _, event in store.load_events(run_id)]
+    finally:
+        store.close()
 
 
 PRINTING_FLOW = """

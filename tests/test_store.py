@@ -164,3 +164,63 @@ def test_results_of_more_instances_than_one_query_binds_are_all_read(tmp_path: P
         assert store.load_results("r", ["step[3]", "other"]) == {"step[3]": 3, "other": None}
     finally:
         store.close()
+
+
+def test_events_are_read_back_whether_a_batch_was_pickled_or_written_as_json(home: Path) -> None:
+    @task
+    def one() -> int:
+        return 1
+
+    @workflow
+    def flow() -> Any:
+        return one()
+
+    run_id = flow.run(home=home).run_id
+    store = open_store(home)
+    try:
+        kinds = [(event.kind, event.task_name) for _, event in store.load_events(run_id)]
+        assert kinds[0] == ("run_submitted", None)
+        assert ("attempt_started", "one") in kinds and ("task_succeeded", "one") in kinds
+        assert kinds[-1] == ("run_succeeded", None)
+        (stored,) = store._db.execute(
+            "SELECT events FROM event_batches WHERE run_id = ? LIMIT 1", (run_id,)
+        ).fetchone()
+        assert isinstance(stored, bytes)  # pickled: no JSON encoder per commit
+        # a batch written as JSON text by an earlier podium 0.1
+        store._db.execute(
+            "INSERT INTO event_batches (run_id, at, events) VALUES (?, ?, ?)",
+            (run_id, 5.0, '[[4.5,"task_failed","one",2,"ValueError: boom"],[5.0,"run_failed"]]'),
+        )
+        old = [event for _, event in store.load_events(run_id)][-2:]
+    finally:
+        store.close()
+    assert [tuple(event) for event in old] == [
+        (run_id, 4.5, "task_failed", "one", 2, "ValueError: boom"),
+        (run_id, 5.0, "run_failed", None, None, None),
+    ]
+
+
+def test_closing_a_store_leaves_the_final_checkpoint_to_its_thread(tmp_path: Path) -> None:
+    """The last connection to close merges the log into the file (two fsyncs): the
+    checkpointer's closes last, in the background; waiting for it leaves one file."""
+    from podium.model.records import Batch, EventRecord
+    from podium.store.sqlite import Checkpointer
+
+    store = SQLiteStore(tmp_path / "podium.db")
+    store.commit(Batch(events=[EventRecord("r", 1.0, "note", detail="x" * 100)]))
+    assert (tmp_path / "podium.db-wal").exists()
+    store.close()
+    Checkpointer.wait_all(timeout=10)
+    assert not (tmp_path / "podium.db-wal").exists()
+    reopened = SQLiteStore(tmp_path / "podium.db")
+    try:
+        [(_, event)] = reopened.load_events("r")
+        assert event.detail == "x" * 100
+    finally:
+        reopened.close()
+
+
+def test_a_podium_process_exits_with_its_log_merged_into_the_store(home: Path) -> None:
+    assert podium("run", str(FLOWS / "basic.py"), home=home).returncode == 0
+    assert (home / "podium.db").exists()
+    assert not (home / "podium.db-wal").exists()

@@ -31,9 +31,7 @@ def call(work: Work, meter: ThreadMeter | WorkerMeter = THREAD) -> Outcome:
     except BaseException as error:  # the task's own error, whatever it is, is its outcome
         outcome = failure(work, error, started, context)
     else:
-        outcome = Outcome(
-            work, True, value, logs=joined(context), started_at=started, ended_at=time.time()
-        )
+        outcome = Outcome(work, True, value, None, None, joined(context), started, time.time())
     finally:
         leave_context(token)
     outcome.usage = meter.stop(probe, outcome.ended_at)
