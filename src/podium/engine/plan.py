@@ -76,14 +76,19 @@ class Plan:
         self.state: dict[str, str] = dict.fromkeys(self.nodes, "pending")
         # the graph's own, copied (``expand`` adds entries; the lists are only read)
         self.downstream: dict[str, list[str]] = dict(graph.dependents())
-        self.needs: dict[str, list[str]] = {
-            name: list(dict.fromkeys(deps)) if len(deps) > 1 else list(deps)
-            for name, deps in ((name, node.deps) for name, node in self.nodes.items())
+        self.needs: dict[str, list[str]] = {  # read only: a single dep's list is shared
+            name: list(dict.fromkeys(node.deps)) if len(node.deps) > 1 else node.deps
+            for name, node in self.nodes.items()
         }
         self.waiting: dict[str, int] = {name: len(deps) for name, deps in self.needs.items()}
-        # how the needed nodes ended so far: [succeeded, failed, skipped]; kept up to date
-        # so a decision costs the same whatever the number of inputs
-        self.tally: dict[str, list[int]] = {name: [0, 0, 0] for name in self.nodes}
+        # how many of the needed nodes ended so far in success, failure, skip (one dict
+        # each: ints, nothing for the garbage collector to walk); kept up to date so a
+        # decision costs the same whatever the number of inputs
+        self.tallies: tuple[dict[str, int], dict[str, int], dict[str, int]] = (
+            dict.fromkeys(self.nodes, 0),
+            dict.fromkeys(self.nodes, 0),
+            dict.fromkeys(self.nodes, 0),
+        )
         self.rule: dict[str, str] = {name: _rule(node) for name, node in self.nodes.items()}
         self.children: dict[str, list[str]] = {}
         self.unfinished = len(self.nodes)
@@ -107,7 +112,7 @@ class Plan:
     def finish(self, name: str, state: str) -> Decisions:
         """``name`` ended in ``state``; decide its dependents, and theirs in turn."""
         decisions = Decisions([], [], [])
-        waiting, tally, states, rules = self.waiting, self.tally, self.state, self.rule
+        waiting, states, rules = self.waiting, self.state, self.rule
         downstream = self.downstream
         ends = [(name, state)]
         while ends:
@@ -115,9 +120,10 @@ class Plan:
             states[ended] = how
             self.unfinished -= 1
             column = 0 if how in SUCCESS else 1 if how in FAILURE else 2
+            counts = self.tallies[column]
             for child in downstream[ended]:
                 waiting[child] -= 1
-                tally[child][column] += 1
+                counts[child] += 1
                 if states[child] != "pending":
                     continue
                 if column == 0 and waiting[child] and rules[child] == "all_success":
@@ -142,7 +148,7 @@ class Plan:
         return decisions.upstream_failed + decisions.skipped
 
     def _verdict(self, name: str) -> str | None:
-        succeeded, failed, skipped = self.tally[name]
+        succeeded, failed, skipped = (counts[name] for counts in self.tallies)
         return decide(self.rule[name], succeeded, failed, skipped, self.waiting[name])
 
     def expand(self, name: str, children: list[Node]) -> list[str]:
@@ -151,14 +157,16 @@ class Plan:
         self.children[name] = [child.name for child in children]
         self.needs[name] = list(self.children[name])
         self.waiting[name] = len(children)
-        self.tally[name] = [0, 0, 0]
+        for counts in self.tallies:
+            counts[name] = 0
         self.state[name] = "pending"  # waits for its elements, as it waited for its inputs
         for child in children:
             self.nodes[child.name] = child
             self.state[child.name] = "ready"
             self.needs[child.name] = []
             self.waiting[child.name] = 0
-            self.tally[child.name] = [0, 0, 0]
+            for counts in self.tallies:
+                counts[child.name] = 0
             self.rule[child.name] = _rule(child)
             self.downstream[child.name] = [name]
         self.unfinished += len(children)

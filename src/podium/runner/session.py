@@ -20,6 +20,7 @@ from podium.model.graph import Graph
 from podium.model.records import DONE_STATES, RunRecord, TaskRecord
 from podium.model.run_result import RunResult
 from podium.runner.capacity import machine_capacity
+from podium.runner.heap import frozen_heap
 from podium.runner.ownership import HEARTBEAT_INTERVAL, ensure_owner_gone, this_process
 from podium.store.results import is_plain_json
 from podium.store.sqlite import SQLiteStore
@@ -188,8 +189,9 @@ class Runner:
             created_at=now,
             max_workers=self.max_workers,
         )
-        self.store.create_run(run, task_records(run.run_id, graph))
-        return await self._engine_for().run(run, graph)
+        with frozen_heap():
+            self.store.create_run(run, task_records(run.run_id, graph))
+            return await self._engine_for().run(run, graph)
 
     async def resume(self, run_id: str, graph: Graph) -> RunResult:
         """Take over ``run_id`` and finish it: succeeded task instances keep their results;
@@ -199,10 +201,11 @@ class Runner:
         check_same_graph(run_id, graph, self.store.load_tasks(run_id))
         self.check_resources(graph)
         run = self.store.claim_run(run_id, this_process(), time.time(), ensure_owner_gone)
-        tasks = self.store.load_tasks(run_id)
-        succeeded = [task.name for task in tasks if task.state in DONE_STATES]
-        prior = PriorState(
-            values=self.store.load_results(run_id, succeeded),
-            attempts={task.name: task.attempts for task in tasks},
-        )
-        return await self._engine_for().run(run, graph, prior)
+        with frozen_heap():
+            tasks = self.store.load_tasks(run_id)
+            succeeded = [task.name for task in tasks if task.state in DONE_STATES]
+            prior = PriorState(
+                values=self.store.load_results(run_id, succeeded),
+                attempts={task.name: task.attempts for task in tasks},
+            )
+            return await self._engine_for().run(run, graph, prior)

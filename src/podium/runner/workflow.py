@@ -17,6 +17,7 @@ from podium.model.loading import is_loading
 from podium.model.run_result import RunResult
 from podium.model.workflow import WorkflowDef
 from podium.runner.capacity import resource_overrides
+from podium.runner.heap import frozen_heap
 from podium.runner.session import Runner, check_max_workers, check_order, open_store
 from podium.store.sqlite import SQLiteStore
 
@@ -100,7 +101,8 @@ class Workflow(WorkflowDef):
         """
         refuse_while_loading(f"{self.name}.run()")
         options = RunOptions(max_workers, home, listeners, synchronous, use_cache, order, resources)
-        return run_sync(self._starter(params, options, interruptible=True))
+        with frozen_heap():  # from the graph's building on (runner/heap.py)
+            return run_sync(self._starter(params, options, interruptible=True))
 
     async def arun(
         self,
@@ -116,7 +118,8 @@ class Workflow(WorkflowDef):
     ) -> RunResult:
         """Awaitable ``run`` (Ctrl-C handling is left to the owner of the event loop)."""
         options = RunOptions(max_workers, home, listeners, synchronous, use_cache, order, resources)
-        return await self._starter(params, options, interruptible=False)()
+        with frozen_heap():
+            return await self._starter(params, options, interruptible=False)()
 
     def _starter(
         self, params: Mapping[str, Any] | None, options: RunOptions, *, interruptible: bool
