@@ -51,7 +51,9 @@ ORDERS = ("critical_path", "fifo")
 """How ready tasks of equal priority are ordered: longest expected remaining path first, or
 first ready, first started."""
 START_FLUSH_DELAY = 0.05
-"""Seconds after which the start of a still-running attempt is written to the store."""
+"""Seconds after which the start of a still-running attempt is written to the store. An
+attempt that ends sooner is written once, complete: most short ones, whatever the number
+of turns of the loop in between (a row and a task update less each, and no second write)."""
 ATTEMPT_STATE = {"fell_back": "succeeded", "retrying": "failed", "falling_back": "failed"}
 """The state of the attempt that put its task instance in one of these states."""
 
@@ -154,6 +156,7 @@ class Engine:
         self._fallbacks: dict[str, Any] = {}  # task instance -> the fallback task it runs now
         self._fallback_base: dict[str, int] = {}  # attempts made before falling back
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._starts_due = False  # the flush timer fired: write the starts not yet written
         self._cache = ResultCache(self._store, run.run_id, use=self._use_cache)
         self._cached: set[str] = set()  # task instances whose result came from the cache
 
@@ -207,7 +210,9 @@ class Engine:
             outcomes = self._outcomes
             while outcomes:
                 self._settle(outcomes.popleft(), batch)
-            self._recorder.record_starts(batch)
+            if self._starts_due:  # attempts running for START_FLUSH_DELAY get their row
+                self._starts_due = False
+                self._recorder.record_starts(batch)
             self._advance(batch)
         except BaseException as error:
             self._finished.set_exception(error)
@@ -433,6 +438,7 @@ class Engine:
 
     def _flush_due(self) -> None:
         self._flush_timer = None
+        self._starts_due = True
         self._request_step()
 
     def _arguments(self, node: Node) -> tuple[tuple[Any, ...], dict[str, Any]]:
