@@ -608,3 +608,20 @@ def test_command_line_text_is_checked_as_text_before_json() -> None:
 
     bound = pipeline.bind({"label": "12", "sizes": "[1,2]"}, from_text=True)
     assert bound == {"label": "12", "sizes": [1, 2]}
+
+
+def test_a_handle_from_another_workflow_naming_a_later_node_cannot_make_a_cycle() -> None:
+    leaked: list[Any] = []
+
+    @workflow
+    def first() -> Any:
+        leaked.append(load(name="late"))
+
+    @workflow
+    def second() -> Any:
+        early = train(leaked[0], name="early")  # depends on "late", by name...
+        return load(early, name="late")  # ...which depends on "early"
+
+    first.build()
+    with pytest.raises(CycleError, match="early -> late -> early"):
+        second.build()

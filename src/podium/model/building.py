@@ -45,7 +45,7 @@ class GraphBuilder:
         self, task: TaskDef, args: tuple[Any, ...], kwargs: dict[str, Any], name: str | None
     ) -> Handle:
         """One call of ``task``: a node that runs it once."""
-        node = Node(task=task, kind="call", args=args, kwargs=kwargs)
+        node = Node(task, "call", args, kwargs)
         self._name(node, name)
         self._nodes.append(node)
         return Handle(node)
@@ -89,6 +89,12 @@ class GraphBuilder:
         """Give every node its final name, resolve dependencies, validate; return the graph."""
         self._assign_names()
         graph = Graph(output=output, workflow=self.workflow)
+        added = graph.nodes
+        # Handles exist only once their node does, so a node's dependencies were added
+        # before it and no cycle is possible, as long as every handle is of a node of this
+        # graph: a handle of another workflow's node (kept from an earlier build) may name
+        # a later node, or none; then the graph is validated in full.
+        foreign = False
         for node in self._nodes:
             args = node.args
             handles = find_handles(args) if args else []
@@ -101,8 +107,10 @@ class GraphBuilder:
                 node.has_handles = True
                 names = [handle.node.name for handle in handles]
                 node.deps = list(dict.fromkeys(names)) if len(names) > 1 else names
+                if not foreign:
+                    foreign = any(added.get(h.node.name) is not h.node for h in handles)
             graph.add(node)
-        graph.validate()
+        graph.validate(acyclic=not foreign)
         return graph
 
     def _assign_names(self) -> None:

@@ -100,12 +100,18 @@ class Graph:
         self._downstream = downstream
         return downstream
 
-    def validate(self) -> None:
-        """Raise UnknownDependencyError or CycleError if the graph cannot run."""
+    def validate(self, *, acyclic: bool = False) -> None:
+        """Raise UnknownDependencyError or CycleError if the graph cannot run.
+
+        ``acyclic``: the caller knows every node was added after the nodes it depends on
+        (a graph built from handles: a handle exists only once its node does), so only
+        unknown dependencies are looked for."""
         for node in self.nodes.values():
             for dep in node.deps:
                 if dep not in self.nodes:
                     raise UnknownDependencyError(node.name, dep, list(self.nodes))
+        if acyclic:
+            return
         cycle = find_cycle(self.nodes, self.dependents())
         if cycle:
             raise CycleError(cycle)
