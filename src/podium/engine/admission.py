@@ -21,13 +21,23 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from podium.engine.limits import Limits
-from podium.engine.resources import Capacity, Grant, ResourcePool
+from podium.engine.resources import NO_GRANT, Capacity, Grant, ResourcePool
 from podium.model.graph import Graph
 from podium.model.resources import describe_request
 
 STARVATION_BOUND = 2.0
 """Seconds a ready task whose request does not fit may wait before the pool reserves for
 it: then nothing that would delay it starts (engine/resources.py)."""
+
+
+class _Known(NamedTuple):
+    """What Admission knows of a task: its request (with the default cpu of process
+    tasks), its lane, and, for a task that asks for nothing but a slot, the one Held its
+    attempts share when no limited tag applies (it is immutable)."""
+
+    request: dict[str, float]
+    shape: str
+    slot_only: Held | None
 
 
 class Held(NamedTuple):
@@ -54,7 +64,7 @@ class Admission:
         bound = STARVATION_BOUND if starvation_bound is None else starvation_bound
         self.pool = ResourcePool(capacity, starvation_bound=bound, clock=clock)
         self.limits = limits
-        self._requests: dict[int, tuple[dict[str, float], str]] = {}  # id(task) -> (req, shape)
+        self._requests: dict[int, _Known] = {}  # id(task) -> what it asks, its lane
         self.wake_after: float | None = None
         """The shortest rate-limit wait met since it was last reset: the engine then tries
         again after that many seconds (a release of a concurrency unit wakes it itself)."""
@@ -67,7 +77,7 @@ class Admission:
         """The lane of ``task``'s attempts: same request and same limited tags."""
         return self._known(task)[1]
 
-    def _known(self, task: Any) -> tuple[dict[str, float], str]:
+    def _known(self, task: Any) -> _Known:
         known = self._requests.get(id(task))
         if known is None:
             request = dict(getattr(task, "resources", None) or {})
@@ -75,7 +85,8 @@ class Admission:
                 request["cpu"] = 1.0
             limited = sorted(task.tags) if self.limits.limited(task.tags) else ()
             shape = describe_request(request) + ("|" + ",".join(limited) if limited else "")
-            known = self._requests[id(task)] = (request, shape)
+            slot_only = None if request else Held(task, NO_GRANT)
+            known = self._requests[id(task)] = _Known(request, shape, slot_only)
         return known
 
     def shortfall(self, task: Any) -> str | None:
@@ -105,10 +116,14 @@ class Admission:
     def try_admit(self, key: str, task: Any, waiting_since: float) -> Held | None:
         """Reserve what an attempt of ``task`` (task instance ``key``) needs and return
         what it holds, or None without waiting."""
-        grant = self.pool.try_acquire(key, self.request(task), waiting_since)
+        request, _shape, slot_only = self._known(task)
+        tags = task.tags
+        if slot_only is not None and not (tags and self.limits.limited(tags)):
+            if self.pool.try_slot():  # the hot path: a slot and nothing else, nothing new
+                return slot_only
+        grant = self.pool.try_acquire(key, request, waiting_since)
         if grant is None:
             return None
-        tags = task.tags
         if tags and self.limits.limited(tags):
             wait = self.limits.try_acquire(tags)
             if wait > 0:

@@ -65,8 +65,12 @@ class ReadyQueue:
     def take(self, admit: Callable[[str], bool]) -> Iterator[str]:
         """Yield ready names in order as long as ``admit(name)`` accepts them; a refused
         shape is skipped for the rest of this pass."""
-        blocked: set[str] = set()
         lanes = self._lanes
+        live = [lane for lane in lanes.values() if lane.ranks]
+        if len(live) == 1:  # the common case: one shape ready, taken in its own order
+            yield from _take_from(live[0], admit)
+            return
+        blocked: set[str] = set()
         while True:
             best: tuple[Rank, int] | None = None
             best_lane: _Lane | None = None
@@ -108,3 +112,18 @@ class ReadyQueue:
         ]
         self._lanes.clear()
         return names
+
+
+def _take_from(lane: _Lane, admit: Callable[[str], bool]) -> Iterator[str]:
+    """``ReadyQueue.take`` for a single lane: its heads, in order, while admitted."""
+    ranks, fifos = lane.ranks, lane.fifos
+    while ranks:
+        fifo = fifos[ranks[0]]
+        name = fifo[0][1]
+        if not admit(name):
+            return
+        fifo.popleft()
+        if not fifo:
+            del fifos[ranks[0]]
+            heapq.heappop(ranks)
+        yield name

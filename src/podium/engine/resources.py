@@ -114,6 +114,8 @@ class Grant:
 
 
 _NOTHING = Grant({})
+NO_GRANT = _NOTHING
+"""What an attempt holds from the pool when it asks for nothing but its slot."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,15 @@ class ResourcePool:
             if amount > have:
                 return name, amount, have
         return None
+
+    def try_slot(self) -> bool:
+        """Take a slot alone (an empty request) if one is free and no reservation holds:
+        ``try_acquire``'s fast path, for callers that know their request is empty. On
+        False, ask ``try_acquire`` (it decides about reservations)."""
+        if self._reserved is None and self._free_slots:
+            self._free_slots -= 1
+            return True
+        return False
 
     def try_acquire(
         self, key: str, request: Mapping[str, float], waiting_since: float
