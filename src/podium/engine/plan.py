@@ -45,6 +45,10 @@ class Decisions:
     upstream_failed: list[str] = field(default_factory=list)
 
 
+NOTHING_DECIDED = Decisions()
+"""What most ends decide (their dependents still wait for others): shared, read only."""
+
+
 def decide(rule: str, succeeded: int, failed: int, skipped: int, pending: int) -> str | None:
     """``"run"``, ``"skipped"``, ``"upstream_failed"``, or None (not decided yet)."""
     if rule == "all_success":
@@ -111,7 +115,7 @@ class Plan:
 
     def finish(self, name: str, state: str) -> Decisions:
         """``name`` ended in ``state``; decide its dependents, and theirs in turn."""
-        decisions = Decisions([], [], [])
+        decisions = NOTHING_DECIDED  # made when something is decided
         waiting, states, rules = self.waiting, self.state, self.rule
         downstream = self.downstream
         ends = [(name, state)]
@@ -129,10 +133,14 @@ class Plan:
                 if column == 0 and waiting[child] and rules[child] == "all_success":
                     continue  # the common case: still waiting for more successes
                 verdict = self._verdict(child)
+                if verdict is None:
+                    continue
+                if decisions is NOTHING_DECIDED:
+                    decisions = Decisions([], [], [])
                 if verdict == "run":
                     states[child] = "ready"
                     decisions.ready.append(child)
-                elif verdict is not None:
+                else:
                     getattr(decisions, verdict).append(child)
                     ends.append((child, verdict))
         return decisions

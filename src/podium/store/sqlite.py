@@ -65,6 +65,10 @@ _TASK_COLUMNS = (
     "run_id, name, task, deps, state, map_index, attempts, idempotency_key, isolation, "
     "started_at, ended_at, error, position"
 )
+_NEW_TASK_COLUMNS = (
+    "run_id, name, task, deps, state, map_index, idempotency_key, isolation, position"
+)
+"""What a new task instance row is given; attempts (0), times and error take defaults."""
 _KEPT = ", ".join(f"'{state}'" for state in DONE_STATES)
 """The states a claimed run keeps, as SQL literals."""
 _CACHE_COLUMNS = "key, identity, code, inputs, run_id, task_name, created_at, expires_at"
@@ -151,14 +155,15 @@ class SQLiteStore:
     # -- writes of the engine ---------------------------------------------------------------
 
     def create_run(self, run: RunRecord, tasks: list[TaskRecord]) -> None:
-        """Insert a new run with its task instances, in one transaction."""
+        """Insert a new run with its task instances, in one transaction. The instances are
+        new: their attempts, times and error are not read (no attempt has been made)."""
         with self._transaction() as db:
             db.execute(
                 f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 13)})",
                 _run_row(run),
             )
             db.executemany(
-                f"INSERT INTO task_instances ({_TASK_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+                f"INSERT INTO task_instances ({_NEW_TASK_COLUMNS}) VALUES ({', '.join('?' * 9)})",
                 _task_rows(tasks),
             )
             db.execute(
@@ -182,8 +187,8 @@ class SQLiteStore:
                 self._checkpointer = Checkpointer(self.path, CHECKPOINT_INTERVAL)
             if batch.new_tasks:
                 db.executemany(
-                    f"INSERT OR IGNORE INTO task_instances ({_TASK_COLUMNS}) "
-                    f"VALUES ({', '.join('?' * 13)})",
+                    f"INSERT OR IGNORE INTO task_instances ({_NEW_TASK_COLUMNS}) "
+                    f"VALUES ({', '.join('?' * 9)})",
                     _task_rows(batch.new_tasks),
                 )
             if batch.attempts_started:
@@ -619,8 +624,9 @@ def _run_record(row: tuple[Any, ...]) -> RunRecord:
 
 
 def _task_rows(tasks: list[TaskRecord]) -> list[tuple[Any, ...]]:
-    """Rows of task_instances; the JSON of each distinct list of dependencies is made once
-    (the elements of a fan-out share theirs)."""
+    """Rows of new task instances (``_NEW_TASK_COLUMNS``: their attempts, times and error
+    are the columns' defaults, as for any new instance); the JSON of each distinct list of
+    dependencies is made once (the elements of a fan-out share theirs)."""
     deps_json: dict[tuple[str, ...], str] = {}
     rows = []
     for task in tasks:
@@ -630,8 +636,7 @@ def _task_rows(tasks: list[TaskRecord]) -> list[tuple[Any, ...]]:
             encoded = deps_json[deps] = json.dumps(task.deps)
         rows.append(
             (task.run_id, task.name, task.task, encoded, task.state, task.map_index,
-             task.attempts, task.idempotency_key, task.isolation, task.started_at,
-             task.ended_at, task.error, task.position)
+             task.idempotency_key, task.isolation, task.position)
         )  # fmt: skip
     return rows
 
