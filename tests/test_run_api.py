@@ -1012,3 +1012,22 @@ def test_resume_rebuilds_the_graph_with_the_parameters_the_run_started_with(
 
     assert received == [tmp_path / "out.csv", tmp_path / "out.csv"]
     assert second.result == str(tmp_path / "out.csv")
+
+
+def test_task_results_are_a_read_only_mapping_made_on_demand() -> None:
+    from podium.model.run_result import TaskResult, TaskResults
+
+    tasks = TaskResults(
+        {"load": "succeeded", "prepare": "succeeded", "train": "failed"},
+        {"load": 1, "train": 2},
+        {"load": [1, 2]},
+        {"train": "ValueError: boom"},
+        {"prepare"},
+    )
+    assert list(tasks) == ["load", "prepare", "train"] and len(tasks) == 3
+    assert tasks["load"] == TaskResult("load", "succeeded", 1, [1, 2], None)
+    assert tasks["prepare"] == TaskResult("prepare", "cached", 0, None, None)
+    assert tasks["train"] == TaskResult("train", "failed", 2, None, "ValueError: boom")
+    assert dict(tasks) == {name: tasks[name] for name in ("load", "prepare", "train")}
+    with pytest.raises(KeyError):
+        tasks["deploy"]

@@ -40,7 +40,7 @@ from podium.model.records import (
     RunRecord,
     RunUpdate,
 )
-from podium.model.run_result import RunResult, TaskResult
+from podium.model.run_result import RunResult, TaskResults
 from podium.model.values import substitute
 
 log = logging.getLogger(__name__)
@@ -678,17 +678,9 @@ class Engine:
                 log.exception("a run listener failed; it is ignored")
 
     def _result(self, graph: Graph) -> RunResult:
-        plan = self._plan
-        tasks = {
-            name: TaskResult(
-                name,
-                "cached" if name in self._cached else state,
-                self._attempts.get(name, 0),
-                self._values.get(name),
-                self._errors.get(name),
-            )
-            for name, state in plan.state.items()
-        }
+        tasks = TaskResults(
+            self._plan.state, self._attempts, self._values, self._errors, self._cached
+        )
         return RunResult(self._run_id, graph.workflow, self._final_state(), tasks, graph.output)
 
 

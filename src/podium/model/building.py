@@ -98,17 +98,19 @@ class GraphBuilder:
         for node in self._nodes:
             args = node.args
             handles = find_handles(args) if args else []
-            in_kwargs = find_handles(node.kwargs) if node.kwargs else []
-            if in_kwargs:
+            if node.kwargs and (in_kwargs := find_handles(node.kwargs)):
                 handles += in_kwargs
-            elif handles and len(handles) == len(args) and all(type(a) is Handle for a in args):
+            elif handles and len(handles) == len(args) and _all_handles(args):
                 node.handle_args = tuple([handle.node.name for handle in handles])
             if handles:
                 node.has_handles = True
                 names = [handle.node.name for handle in handles]
                 node.deps = list(dict.fromkeys(names)) if len(names) > 1 else names
                 if not foreign:
-                    foreign = any(added.get(h.node.name) is not h.node for h in handles)
+                    for handle in handles:
+                        if added.get(handle.node.name) is not handle.node:
+                            foreign = True
+                            break
             graph.add(node)
         graph.validate(acyclic=not foreign)
         return graph
@@ -128,6 +130,13 @@ class GraphBuilder:
         for node in top_level:
             for child in self._children.get(id(node), ()):
                 child.name = f"{node.name}[{child.map_index}]"
+
+
+def _all_handles(values: tuple[Any, ...]) -> bool:
+    for value in values:
+        if type(value) is not Handle:
+            return False
+    return True
 
 
 def build_graph(workflow: str, function: Any, params: dict[str, Any]) -> Graph:
