@@ -209,7 +209,12 @@ def test_closing_a_store_leaves_the_final_checkpoint_to_its_thread(tmp_path: Pat
     store = SQLiteStore(tmp_path / "podium.db")
     store.commit(Batch(events=[EventRecord("r", 1.0, "note", detail="x" * 100)]))
     assert (tmp_path / "podium.db-wal").exists()
-    store.close()
+    checkpointer = store._checkpointer
+    assert checkpointer is not None
+    checkpointer.wait_attached(10)
+    store._db.close()  # what close() does first: not the last connection, so no checkpoint
+    assert (tmp_path / "podium.db-wal").exists()
+    checkpointer.finish()  # the checkpointer's connection closes last, in its thread
     Checkpointer.wait_all(timeout=10)
     assert not (tmp_path / "podium.db-wal").exists()
     reopened = SQLiteStore(tmp_path / "podium.db")

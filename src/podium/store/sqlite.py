@@ -147,10 +147,13 @@ class SQLiteStore:
         back into the file with two fsyncs (about 13 ms here, every run): when this store
         has a checkpointer, its connection closes last, on its own thread, so the caller
         does not wait (see ``Checkpointer.finish``)."""
+        checkpointer = self._checkpointer
+        if checkpointer is not None:  # its connection must hold the database open first
+            checkpointer.wait_attached(ATTACH_WAIT)
         with self._lock:
             self._db.close()
-        if self._checkpointer is not None:
-            self._checkpointer.finish()
+        if checkpointer is not None:
+            checkpointer.finish()
 
     # -- writes of the engine ---------------------------------------------------------------
 
@@ -506,12 +509,18 @@ class Checkpointer:
         self._path = path
         self._interval = interval
         self._stop = threading.Event()
+        self._attached = threading.Event()
         self._thread = threading.Thread(target=self._run, name="podium-checkpoint", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         db = sqlite3.connect(self._path, isolation_level=None, timeout=BUSY_TIMEOUT)
         try:
+            try:  # a first read maps the log's index: SQLite now counts this connection
+                db.execute("SELECT 1 FROM schema_version LIMIT 1").fetchall()
+            except sqlite3.Error:
+                log.debug("the checkpointer of %s could not read it", self._path, exc_info=True)
+            self._attached.set()
             while not self._stop.wait(self._interval):
                 try:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -524,6 +533,12 @@ class Checkpointer:
                 log.debug("closing the checkpointer of %s failed", self._path, exc_info=True)
             with Checkpointer._finishing_lock:
                 Checkpointer._finishing.discard(self._thread)
+
+    def wait_attached(self, timeout: float) -> None:
+        """Wait until the connection holds the database open (at most ``timeout``): a
+        connection that has not read it yet does not count, and the store's own would
+        close last and checkpoint on the caller's thread."""
+        self._attached.wait(timeout)
 
     def finish(self) -> None:
         """Stop, and close the connection in the background (the final checkpoint)."""
@@ -545,6 +560,9 @@ class Checkpointer:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
+ATTACH_WAIT = 0.05
+"""Seconds a closing store waits for its checkpointer's connection to hold the database
+(it does within a millisecond of the first commit)."""
 FINISH_AT_EXIT = 30.0
 """Seconds the interpreter waits at exit for stores still merging their log."""
 
