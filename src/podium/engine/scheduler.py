@@ -188,7 +188,8 @@ class Engine:
     def _report(self, outcome: Outcome) -> None:
         """Called by executors, from any thread, once per attempt."""
         self._outcomes.append(outcome)
-        self._request_step()
+        if not self._step_requested:  # the check of _request_step, without its call
+            self._request_step()
 
     def _request_step(self) -> None:
         """Have ``_step`` run soon on the loop (once, however many ask meanwhile)."""
