@@ -156,8 +156,10 @@ class Plan:
         return decisions.upstream_failed + decisions.skipped
 
     def _verdict(self, name: str) -> str | None:
-        succeeded, failed, skipped = (counts[name] for counts in self.tallies)
-        return decide(self.rule[name], succeeded, failed, skipped, self.waiting[name])
+        succeeded, failed, skipped = self.tallies
+        return decide(
+            self.rule[name], succeeded[name], failed[name], skipped[name], self.waiting[name]
+        )
 
     def expand(self, name: str, children: list[Node]) -> list[str]:
         """Add the elements of dynamic map ``name``; it now waits for them. Returns the

@@ -659,8 +659,8 @@ class Engine:
     def _final_state(self) -> str:
         if self._cancel_reason is not None:
             return "cancelled"
-        fine = ("succeeded", "fell_back", "skipped")  # cached instances are "succeeded" here
-        return "succeeded" if all(s in fine for s in self._plan.state.values()) else "failed"
+        fine = {"succeeded", "fell_back", "skipped"}  # cached instances are "succeeded" here
+        return "succeeded" if fine.issuperset(self._plan.state.values()) else "failed"
 
     def _finish(self, batch: Batch) -> None:
         now = self._clock()

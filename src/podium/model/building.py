@@ -97,10 +97,11 @@ class GraphBuilder:
         foreign = False
         for node in self._nodes:
             args = node.args
-            handles = find_handles(args) if args else []
+            plain = bool(args) and _all_handles(args)  # the common call: f(a, b), handles
+            handles = list(args) if plain else find_handles(args) if args else []
             if node.kwargs and (in_kwargs := find_handles(node.kwargs)):
                 handles += in_kwargs
-            elif handles and len(handles) == len(args) and _all_handles(args):
+            elif plain:
                 node.handle_args = tuple([handle.node.name for handle in handles])
             if handles:
                 node.has_handles = True
