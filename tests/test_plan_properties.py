@@ -7,16 +7,23 @@ drives it: some ready nodes start, some running ones end, in an order hypothesis
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphs
-from podium.engine.plan import Plan
+from podium.engine.plan import ENDED, Plan
+from podium.executors.local import LocalExecutor
+from podium.model.attempts import Work
 from podium.model.graph import Graph, Node
+from podium.model.records import Batch
+from podium.runner.session import Runner
+from podium.store.sqlite import SQLiteStore
 
 Spec = dict[str, list[str]]
 
@@ -244,3 +251,58 @@ def test_the_engine_runs_every_task_once_and_after_its_dependencies(spec: Spec) 
     for name, deps in spec.items():
         assert all(order.index(dep) < order.index(name) for dep in deps), (name, order)
     assert result.result == {name: name for name in spec}
+
+
+class CommitLog:
+    """What a run did, in order: each commit (the task instances it ended) and each
+    submit (the attempt's task instance), as the real store and executor saw them."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, Any]] = []
+
+    def store(self, path: Path) -> SQLiteStore:
+        log = self.entries
+
+        class LoggingStore(SQLiteStore):
+            def commit(self, batch: Batch) -> None:
+                super().commit(batch)
+                ended = {update[6] for update in batch.task_updates if update[0] in ENDED}
+                log.append(("commit", ended))
+
+        return LoggingStore(path)
+
+    def executor(self) -> LocalExecutor:
+        log = self.entries
+
+        class LoggingExecutor(LocalExecutor):
+            def submit(self, work: Work) -> None:
+                log.append(("submit", work.task_name))
+                super().submit(work)
+
+        return LoggingExecutor()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=dags(max_nodes=14))
+def test_an_attempt_starts_only_once_what_it_needs_is_committed(spec: Spec) -> None:
+    """Group commit may leave ends uncommitted while independent attempts start; never an
+    attempt whose inputs' ends are among them."""
+    log = CommitLog()
+    with tempfile.TemporaryDirectory() as folder:
+        store = log.store(Path(folder) / "podium.db")
+        try:
+            graph = graphs.dag(spec).build()
+            runner = Runner(store, max_workers=3, executor_factory=log.executor)
+            result = asyncio.run(runner.start(graph, source="test", params={}))
+        finally:
+            store.close()
+    assert result.state == "succeeded"
+    committed: set[str] = set()
+    submitted = []
+    for kind, what in log.entries:
+        if kind == "commit":
+            committed |= what
+        else:
+            submitted.append(what)
+            assert set(spec[what]) <= committed, (what, spec[what], committed)
+    assert sorted(submitted) == sorted(spec)

@@ -54,6 +54,11 @@ START_FLUSH_DELAY = 0.05
 """Seconds after which the start of a still-running attempt is written to the store. An
 attempt that ends sooner is written once, complete: most short ones, whatever the number
 of turns of the loop in between (a row and a task update less each, and no second write)."""
+GROUP_COMMIT_DELAY = 0.005
+"""Seconds a batch may wait for the next turns' changes before it is committed, when no
+attempt dispatched meanwhile needs what it records (group commit)."""
+GROUP_COMMIT_ROWS = 256
+"""Task updates after which a batch is committed whatever the delay."""
 ATTEMPT_STATE = {"fell_back": "succeeded", "retrying": "failed", "falling_back": "failed"}
 """The state of the attempt that put its task instance in one of these states."""
 
@@ -157,6 +162,10 @@ class Engine:
         self._fallback_base: dict[str, int] = {}  # attempts made before falling back
         self._flush_timer: asyncio.TimerHandle | None = None
         self._starts_due = False  # the flush timer fired: write the starts not yet written
+        self._ended_now: set[str] = set()  # instances that ended since the last commit
+        self._carried: Batch | None = None  # a batch not committed yet (group commit)
+        self._commit_due = False  # the carried batch waited GROUP_COMMIT_DELAY: commit it
+        self._commit_timer: asyncio.TimerHandle | None = None
         self._cache = ResultCache(self._store, run.run_id, use=self._use_cache)
         self._cached: set[str] = set()  # task instances whose result came from the cache
 
@@ -169,7 +178,7 @@ class Engine:
             heartbeat.cancel()
             self._limits.unsubscribe(self._request_step)
             timers = [*self._timeouts.values(), *self._retries.values(), self._flush_timer,
-                      self._wake_timer]  # fmt: skip
+                      self._wake_timer, self._commit_timer]  # fmt: skip
             for timer in timers:
                 if timer is not None:
                     timer.cancel()
@@ -207,7 +216,7 @@ class Engine:
         if self._finished.done():
             return
         try:
-            batch = Batch()
+            batch, self._carried = self._carried or Batch(), None
             outcomes = self._outcomes
             while outcomes:
                 self._settle(outcomes.popleft(), batch)
@@ -219,13 +228,27 @@ class Engine:
             self._finished.set_exception(error)
 
     def _advance(self, batch: Batch) -> None:
-        """Dispatch what may start, commit ``batch`` in one transaction, then submit."""
+        """Dispatch what may start, commit ``batch`` in one transaction, then submit.
+
+        Group commit: when no attempt dispatched now needs an end that ``batch`` holds,
+        the batch is carried into the next turn instead (at most GROUP_COMMIT_DELAY, at
+        most GROUP_COMMIT_ROWS task updates), so one transaction records many turns."""
         if self._cancel_reason is not None and not self._cancelling:
             self._begin_cancel(batch)
         submits = self._dispatch(batch)
         if self._plan.complete:
             self._finish(batch)
-        self._commit(batch)
+        if self._must_commit(batch, submits):
+            self._commit(batch)
+            self._ended_now.clear()
+            self._commit_due = False
+            if self._commit_timer is not None:
+                self._commit_timer.cancel()
+                self._commit_timer = None
+        else:
+            self._carried = batch
+            if self._commit_timer is None:
+                self._commit_timer = self._loop.call_later(GROUP_COMMIT_DELAY, self._commit_soon)
         for work in submits:
             self._executor.submit(work)
         self._start_timeouts(submits)
@@ -372,7 +395,9 @@ class Engine:
         """``name`` ended in ``state``: record what that decided downstream (trigger rules,
         see engine/plan.py) and return the nodes it made ready."""
         decisions = self._plan.finish(name, state)
+        self._ended_now.add(name)
         if decisions.skipped or decisions.upstream_failed:
+            self._ended_now.update(decisions.skipped, decisions.upstream_failed)
             now = self._clock()
             for verdict in ("upstream_failed", "skipped"):
                 for child in getattr(decisions, verdict):
@@ -436,6 +461,28 @@ class Engine:
         """Make sure starts not yet written are written within START_FLUSH_DELAY."""
         if self._recorder.unrecorded and self._flush_timer is None:
             self._flush_timer = self._loop.call_later(START_FLUSH_DELAY, self._flush_due)
+
+    def _must_commit(self, batch: Batch, submits: list[Work]) -> bool:
+        """Whether ``batch`` is committed now rather than carried into the next turn."""
+        if (
+            self._commit_due  # carried for GROUP_COMMIT_DELAY already
+            or self._plan.complete
+            or self._cancelling
+            or batch.run_update is not None
+            or len(batch.task_updates) >= GROUP_COMMIT_ROWS
+        ):
+            return True
+        ended, running = self._ended_now, self._running
+        if not ended:
+            return False
+        # a result is committed before any attempt that needs it starts (nor may one start
+        # before an input's failure or skip is recorded)
+        return any(not ended.isdisjoint(running[work.key][1].deps) for work in submits)
+
+    def _commit_soon(self) -> None:
+        self._commit_timer = None
+        self._commit_due = True
+        self._request_step()
 
     def _flush_due(self) -> None:
         self._flush_timer = None
