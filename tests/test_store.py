@@ -229,3 +229,23 @@ def test_a_podium_process_exits_with_its_log_merged_into_the_store(home: Path) -
     assert podium("run", str(FLOWS / "basic.py"), home=home).returncode == 0
     assert (home / "podium.db").exists()
     assert not (home / "podium.db-wal").exists()
+
+
+def test_dependencies_of_any_names_are_stored_as_json_and_read_back(tmp_path: Path) -> None:
+    from podium.model.records import RunRecord, TaskRecord
+
+    odd = ['say "hi"', "back\\slash", "ünï", "tab\there"]
+    many = [f"leaf[{index}]" for index in range(20)]
+    tasks = [
+        TaskRecord("r", "join", "join", odd),
+        TaskRecord("r", "sink", "sink", many),
+        TaskRecord("r", "again", "join", list(odd)),
+        TaskRecord("r", "root", "root", []),
+    ]
+    store = SQLiteStore(tmp_path / "podium.db")
+    try:
+        store.create_run(RunRecord("r", "flow", "<test>", {}), tasks)
+        stored = {task.name: task.deps for task in store.load_tasks("r")}
+    finally:
+        store.close()
+    assert stored == {"join": odd, "sink": many, "again": odd, "root": []}
