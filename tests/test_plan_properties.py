@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphs
+from podium import task, workflow
 from podium.engine.plan import ENDED, Plan
 from podium.executors.local import LocalExecutor
 from podium.model.attempts import Work
@@ -306,3 +307,50 @@ def test_an_attempt_starts_only_once_what_it_needs_is_committed(spec: Spec) -> N
             submitted.append(what)
             assert set(spec[what]) <= committed, (what, spec[what], committed)
     assert sorted(submitted) == sorted(spec)
+
+
+@task
+def passes(*inputs: Any) -> int:
+    return 1
+
+
+@task
+def raises(*inputs: Any) -> int:
+    raise RuntimeError("this branch fails")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), spec=dags(max_nodes=12))
+def test_an_attempt_after_failures_starts_only_once_they_are_committed(
+    data: Any, spec: Spec
+) -> None:
+    """The same with failing tasks and joins that run whatever their inputs did
+    (``all_done``): a failure, like a result, is durable before a task that needs it runs."""
+    failing = data.draw(st.sets(st.sampled_from(sorted(spec))))
+    joins = data.draw(st.sets(st.sampled_from(sorted(spec))))
+
+    @workflow(name="failures")
+    def flow() -> Any:
+        handles: dict[str, Any] = {}
+        for name, deps in spec.items():
+            body = raises if name in failing else passes
+            if name in joins:
+                body = body.with_options(trigger_rule="all_done")
+            handles[name] = body(*[handles[d] for d in deps], name=name)
+        return None
+
+    log = CommitLog()
+    with tempfile.TemporaryDirectory() as folder:
+        store = log.store(Path(folder) / "podium.db")
+        try:
+            runner = Runner(store, max_workers=3, executor_factory=log.executor)
+            result = asyncio.run(runner.start(flow.build(), source="test", params={}))
+        finally:
+            store.close()
+    assert result.state == ("failed" if failing else "succeeded")
+    committed: set[str] = set()
+    for kind, what in log.entries:
+        if kind == "commit":
+            committed |= what
+        else:
+            assert set(spec[what]) <= committed, (what, spec[what], committed)
