@@ -22,8 +22,7 @@ class Recorder:
         self.run_id = run_id
         self.clock = clock
         self.unrecorded: dict[int, tuple[Work, float]] = {}
-        """Attempts dispatched whose start is not written yet, with their dispatch time (the
-        engine adds each attempt it dispatches)."""
+        """Attempts dispatched whose start is not written yet, with their dispatch time."""
         self.dispatch_times: dict[int, float] = {}
         """Dispatch times of attempts whose start is written and that are still running
         (for their queue wait)."""
@@ -54,6 +53,9 @@ class Recorder:
         now = self.clock() if at is None else at
         batch.task_updates.append((state, attempts, started_at, now, error, self.run_id, name))
         self.event(batch, f"task_{state}", name, detail=error, at=now)
+
+    def dispatched(self, work: Work, at: float) -> None:
+        self.unrecorded[work.key] = (work, at)
 
     def record_starts(self, batch: Batch) -> None:
         """Write the start of every attempt dispatched earlier and still running."""

@@ -113,8 +113,7 @@ class Grant:
         return tuple([device for device, _ in gpus]) if gpus else ()
 
 
-_NOTHING = Grant({})
-NO_GRANT = _NOTHING
+NO_GRANT = Grant({})
 """What an attempt holds from the pool when it asks for nothing but its slot."""
 
 
@@ -181,7 +180,7 @@ class ResourcePool:
         reserved = self._reserved
         if not request and reserved is None and self._free_slots:
             self._free_slots -= 1  # the hot path: a slot and nothing else
-            return _NOTHING
+            return NO_GRANT
         grant = self._fit(request)
         if grant is not None and reserved is not None and reserved.key != key:
             if not self._leaves_room(grant, reserved.request):
@@ -242,7 +241,7 @@ class ResourcePool:
         if not self._free_slots:
             return None
         if not request:
-            return _NOTHING
+            return NO_GRANT
         free = self._free
         for name, amount in request.items():
             if name != "gpu" and free.get(name, _ZERO) < _exact(amount):

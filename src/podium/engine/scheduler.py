@@ -144,7 +144,6 @@ class Engine:
         self._running: dict[int, tuple[Work, Node]] = {}
         self._grants: dict[int, Held] = {}  # attempt -> what it holds
         self._ready_since: dict[str, float] = {}  # queued task instance -> when it was queued
-        self._lanes: dict[int, tuple[str, int]] = {}  # id(task) -> (its shape, its priority)
         self._wake_timer: asyncio.TimerHandle | None = None  # retry after a rate-limit wait
         self._values: dict[str, Any] = {}
         self._errors: dict[str, str] = {}
@@ -197,8 +196,7 @@ class Engine:
     def _report(self, outcome: Outcome) -> None:
         """Called by executors, from any thread, once per attempt."""
         self._outcomes.append(outcome)
-        if not self._step_requested:  # the check of _request_step, without its call
-            self._request_step()
+        self._request_step()
 
     def _request_step(self) -> None:
         """Have ``_step`` run soon on the loop (once, however many ask meanwhile)."""
@@ -263,7 +261,6 @@ class Engine:
         """Ready nodes: run inline what needs no executor, queue the rest for admission."""
         pending = deque(names)
         plan = self._plan
-        unfit = self._unfit
         while pending:
             name = pending.popleft()
             node = plan.nodes[name]
@@ -274,7 +271,7 @@ class Engine:
                 task: Any = node.task  # a call node always has one
                 if task.caching.enabled and self._from_cache(node, batch):
                     pending.extend(self._decide(name, "succeeded", batch))
-                elif not (unfit and id(task) in unfit and self._cannot_fit(node, batch)):
+                elif not self._cannot_fit(node, batch):
                     self._queue(name, task)
             elif node.kind == "map" and name not in plan.children:
                 pending.extend(self._expand(node, batch))
@@ -292,15 +289,12 @@ class Engine:
         admission: by priority, then by its expected remaining path (critical path)."""
         weight = self._weights.get(name, 0.0)
         self._ready_since[name] = self._clock()
-        lane = self._lanes.get(id(task))
-        if lane is None:
-            lane = self._lanes[id(task)] = (self._admission.shape(task), task.policy.priority)
-        self._ready.push(name, lane[0], lane[1], weight)
+        self._ready.push(name, self._admission.shape(task), task.policy.priority, weight)
 
     def _cannot_fit(self, node: Node, batch: Batch) -> bool:
         """If ``node``'s request can never be met here, hand it to its fallback at once
         (the runner refuses a run where such a task has none) and return True."""
-        unfit = self._unfit.get(id(node.task))
+        unfit = self._unfit.get(id(node.task)) if self._unfit else None
         if unfit is None:
             return False
         reason = unfit.reason
@@ -433,7 +427,6 @@ class Engine:
             self._ready.discard(reserved)
             admitted = itertools.chain((reserved,), admitted)
         attempts, grants, running = self._attempts, self._grants, self._running
-        states, unrecorded = self._plan.state, self._recorder.unrecorded
         for name in admitted:
             node = nodes[name]
             since.pop(name, None)
@@ -444,8 +437,8 @@ class Engine:
             key = work.key
             grants[key] = held
             running[key] = (work, node)
-            states[name] = "running"  # Plan.mark
-            unrecorded[key] = (work, now)  # Recorder.dispatched
+            self._plan.mark(name, "running")
+            self._recorder.dispatched(work, now)
             submits.append(work)
         if admission.wake_after is not None:  # a rate limit said when to try again
             if self._wake_timer is None:
@@ -557,7 +550,7 @@ class Engine:
                     batch.results.append((run_id, name, encoded))
         if outcome.ok:
             state = "fell_back" if name in self._fallbacks else "succeeded"
-            if state == "succeeded" and held.task.caching.enabled:  # held.task is node.task
+            if state == "succeeded" and node.caching.enabled:
                 cached = self._cache.entry(name, node.caching.ttl, now)
                 if cached is not None:
                     batch.cache_entries.append(cached)
@@ -640,8 +633,7 @@ class Engine:
     def _start_timeouts(self, submits: list[Work]) -> None:
         grants = self._grants
         for work in submits:
-            held = grants.get(work.key)
-            timeout = None if held is None else held.task.policy.timeout
+            timeout = grants[work.key].task.policy.timeout  # its own task's, or its fallback's
             if timeout is not None:
                 self._timeouts[work.key] = self._loop.call_later(timeout, self._time_out, work.key)
 

@@ -101,11 +101,12 @@ class GraphBuilder:
             handles = list(args) if plain else find_handles(args) if args else []
             if node.kwargs and (in_kwargs := find_handles(node.kwargs)):
                 handles += in_kwargs
-            elif plain:
-                node.handle_args = tuple([handle.node.name for handle in handles])
+                plain = False
             if handles:
                 node.has_handles = True
                 names = [handle.node.name for handle in handles]
+                if plain:
+                    node.handle_args = tuple(names)
                 node.deps = list(dict.fromkeys(names)) if len(names) > 1 else names
                 if not foreign:
                     for handle in handles:
